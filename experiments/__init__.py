@@ -1,0 +1,1 @@
+"""Experiments: regret studies, training studies and the shared verdict records."""

@@ -1,0 +1,74 @@
+"""One record per checked claim, shared by every stage that issues verdicts.
+
+Each stage (invariants, theory, regret, training) writes ``<out>/<stage>.json``
+with the records it produced; the verification report merges those files. A
+record names the claim ID from ``../shared/CLAIMS.md``, the verdict, the
+evidence behind it and a shell command that reproduces it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+VERDICTS = (
+    "holds",
+    "falsified",
+    "holds-under-conditions",
+    "inconclusive",
+    "needs-gpu",
+    "needs-data",
+)
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """The outcome of checking one claim.
+
+    ``evidence`` is free-form JSON-serialisable data (example counts, sizes,
+    seeds, intervals). A ``falsified`` or ``holds-under-conditions`` verdict
+    must carry a ``counterexample`` or ``conditions`` entry respectively.
+    """
+
+    claim_id: str
+    verdict: str
+    summary: str
+    reproduce: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        if self.verdict == "falsified" and "counterexample" not in self.evidence:
+            raise ValueError(f"{self.claim_id}: a falsified verdict needs evidence['counterexample']")
+        if self.verdict == "holds-under-conditions" and "conditions" not in self.evidence:
+            raise ValueError(f"{self.claim_id}: holds-under-conditions needs evidence['conditions']")
+
+
+def write_results(stage: str, results: Iterable[ClaimResult], out_dir: str | os.PathLike) -> Path:
+    """Write ``<out_dir>/<stage>.json`` atomically (a crash never leaves half a file)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "stage": stage,
+        "generated": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "claims": [asdict(r) for r in results],
+    }
+    target = out / f"{stage}.json"
+    with tempfile.NamedTemporaryFile("w", dir=out, suffix=".tmp", delete=False) as fh:
+        json.dump(payload, fh, indent=2, default=float)
+        tmp = Path(fh.name)
+    tmp.replace(target)
+    return target
+
+
+def read_results(path: str | os.PathLike) -> list[ClaimResult]:
+    """Read the records written by :func:`write_results`."""
+    payload = json.loads(Path(path).read_text())
+    return [ClaimResult(**record) for record in payload["claims"]]
