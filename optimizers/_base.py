@@ -1,0 +1,145 @@
+"""The ``torch.optim.Optimizer`` that runs a recipe of units over each param group."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from optimizers._validation import check_choice, check_interval
+from optimizers.units.context import GroupStep, Unit
+
+NONFINITE_POLICIES = ("raise", "skip")
+
+
+class NonFiniteGradientError(FloatingPointError):
+    """A gradient holds NaN or ±inf; no parameter or state was changed."""
+
+
+class RecipeOptimizer(torch.optim.Optimizer):
+    """An optimizer defined by an ordered recipe of :class:`~optimizers.units.Unit` s.
+
+    Subclasses validate their hyperparameters, put them in ``defaults`` and
+    name their recipe; this class does what every optimizer shares: closures,
+    lazy state, the step counter, sparse/complex rejection and the non-finite
+    gradient policy.
+
+    ``on_nonfinite``: "raise" (default) raises :class:`NonFiniteGradientError`
+    before anything is changed; "skip" leaves parameters and state untouched,
+    counts the skipped step in ``skipped_steps`` and returns. Either way the
+    check is made for all groups before any update, so nothing is half-applied.
+    """
+
+    recipe: Sequence[Unit] = ()
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict[str, Any]],
+        defaults: dict[str, Any],
+        *,
+        on_nonfinite: str = "raise",
+    ) -> None:
+        check_choice("on_nonfinite", on_nonfinite, NONFINITE_POLICIES)
+        foreach = defaults.get("foreach")
+        if foreach is not None and not isinstance(foreach, bool):
+            raise ValueError(f"foreach must be None, True or False, got {foreach!r}")
+        check_interval("lr", defaults["lr"], 0.0)
+        super().__init__(params, defaults)
+        self.on_nonfinite = on_nonfinite
+        self.skipped_steps = 0
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self.__dict__.setdefault("on_nonfinite", "raise")
+        self.__dict__.setdefault("skipped_steps", 0)
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Take one optimization step; ``closure`` re-evaluates the model and returns the loss."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        collected = [self._with_gradients(group) for group in self.param_groups]
+        if not _all_finite([grad for _, grads in collected for grad in grads]):
+            if self.on_nonfinite == "raise":
+                raise NonFiniteGradientError(
+                    f"{type(self).__name__}: a gradient contains NaN or inf; "
+                    "no parameter or optimizer state was changed"
+                )
+            self.skipped_steps += 1
+            return loss
+        for group, (params, grads) in zip(self.param_groups, collected, strict=True):
+            if params:
+                self._run_recipe(group, params, grads)
+        return loss
+
+    def _with_gradients(self, group: dict[str, Any]) -> tuple[list[Tensor], list[Tensor]]:
+        params, grads = [], []
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            if p.grad.is_sparse:
+                raise TypeError(f"{type(self).__name__} does not support sparse gradients")
+            if torch.is_complex(p):
+                raise TypeError(
+                    f"{type(self).__name__} does not support complex parameters; "
+                    "pass torch.view_as_real(param) instead"
+                )
+            params.append(p)
+            grads.append(p.grad)
+        return params, grads
+
+    def _run_recipe(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
+        states, steps = [], []
+        for p in params:
+            state = self.state[p]
+            if "step" not in state:
+                state["step"] = 0
+                for unit in self.recipe:
+                    state.update(unit.init_state(p, group))
+            state["step"] += 1
+            states.append(state)
+            steps.append(state["step"])
+        foreach = group.get("foreach")
+        ctx = GroupStep(
+            group=group,
+            params=params,
+            grads=list(grads),
+            states=states,
+            steps=steps,
+            foreach=True if foreach is None else foreach,
+            rates=[group["lr"]] * len(params),
+        )
+        for unit in self.recipe:
+            unit(ctx)
+
+
+def _all_finite(tensors: list[Tensor]) -> bool:
+    by_kind: dict[tuple[torch.device, torch.dtype], list[Tensor]] = defaultdict(list)
+    for t in tensors:
+        by_kind[(t.device, t.dtype)].append(t)
+    for group in by_kind.values():
+        peaks = torch._foreach_norm(group, math.inf)
+        if not bool(torch.stack(peaks).isfinite().all()):
+            return False
+    return True
+
+
+def ndim_at_least_two(option: str) -> Callable[[GroupStep, int], bool]:
+    """A per-tensor switch read from a group option: ``None`` means "tensors with ndim ≥ 2".
+
+    ND-Adam's weight vectors and AdaRem-S's sphere tensors are the weights that
+    feed a unit (and, in a normalised network, are scale invariant); biases and
+    normalisation scales are 0-d or 1-d.
+    """
+
+    def applies(ctx: GroupStep, i: int) -> bool:
+        chosen = ctx.group[option]
+        return ctx.params[i].ndim >= 2 if chosen is None else chosen
+
+    return applies

@@ -1,0 +1,77 @@
+"""Adam and AdaBelief with one step size per layer (paper 004, §II, Algs. 1-2).
+
+A layer is one parameter tensor. ε sits inside the EMA by default (eq. 8:
+"there is no need to introduce ε again").
+"""
+
+from __future__ import annotations
+
+from optimizers._adaptive import AdaptiveOptimizer
+from optimizers.units import (
+    AdaptiveStep,
+    ApplyUpdate,
+    BeliefResidualSquare,
+    FirstMoment,
+    GradientSquare,
+    LayerMeanStepSize,
+    SecondMoment,
+    WeightDecay,
+)
+
+
+class AdamL(AdaptiveOptimizer):
+    """AdamL (Alg. 1, eqs. 8-10): elementwise ``v_t``, then the layer's mean step
+    size ``γ_l = mean(1/sqrt(v̂_l))`` replaces the elementwise ones. Same memory as Adam."""
+
+    recipe = (
+        WeightDecay(),
+        FirstMoment(),
+        GradientSquare(),
+        SecondMoment(),
+        LayerMeanStepSize(),
+        ApplyUpdate(),
+    )
+    default_eps_mode = "inside"
+
+
+class AdaBeliefL(AdaptiveOptimizer):
+    """AdaBeliefL (Alg. 1 with ``(m_t - g_t)²`` in place of ``g_t²``)."""
+
+    recipe = (
+        WeightDecay(),
+        FirstMoment(),
+        BeliefResidualSquare(),
+        SecondMoment(),
+        LayerMeanStepSize(),
+        ApplyUpdate(),
+    )
+    default_eps_mode = "inside"
+
+
+class LAdam(AdaptiveOptimizer):
+    """LAdam (Alg. 2, eq. 11): one scalar second moment per layer,
+    ``v_l = β2 v_l + (1-β2) mean(g_l²) + ε``; about half of Adam's state."""
+
+    recipe = (
+        WeightDecay(),
+        FirstMoment(),
+        GradientSquare(),
+        SecondMoment("layer_mean"),
+        AdaptiveStep(),
+        ApplyUpdate(),
+    )
+    default_eps_mode = "inside"
+
+
+class LAdaBelief(AdaptiveOptimizer):
+    """LAdaBelief (Alg. 2 with ``mean((m_l - g_l)²)``)."""
+
+    recipe = (
+        WeightDecay(),
+        FirstMoment(),
+        BeliefResidualSquare(),
+        SecondMoment("layer_mean"),
+        AdaptiveStep(),
+        ApplyUpdate(),
+    )
+    default_eps_mode = "inside"

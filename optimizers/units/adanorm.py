@@ -1,0 +1,66 @@
+"""AdaNorm's gradient-norm correction (paper 000, eqs. 2-4; Alg. 2 lines 6-9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from optimizers.units.context import GroupStep, Unit
+
+
+class GradientNormCorrection(Unit):
+    """Scale g_t up to the running norm e_t when its norm falls below it.
+
+    ``e_t = γ e_{t-1} + (1-γ)‖g_t‖`` (eq. 4, e_0 = 0) and
+    ``s_t = (e_t/‖g_t‖) g_t`` if ``e_t > ‖g_t‖`` else ``g_t`` (eq. 3), so
+    ``‖s_t‖ = max(‖g_t‖, e_t)`` and s_t keeps g_t's direction. A zero gradient
+    has no direction to keep and stays zero (eq. 3 would divide by zero).
+
+    Group options: ``gamma`` (γ), ``norm_scope`` ("tensor": one e per tensor;
+    "global": one e for the whole group and one ratio for all its tensors),
+    ``corrected_moments`` ("first": s feeds m only, the paper's method;
+    "second": s replaces g in the second-moment statistic only; "both").
+    """
+
+    def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        return {"norm_ema": torch.zeros((), dtype=param.dtype, device=param.device)}
+
+    def __call__(self, ctx: GroupStep) -> None:
+        gamma = ctx.group["gamma"]
+        if ctx.group["norm_scope"] == "global":
+            ratios = self._global_ratios(ctx, gamma)
+        else:
+            ratios = self._tensor_ratios(ctx, gamma)
+        corrected = [g * r for g, r in zip(ctx.grads, ratios, strict=True)]
+        where = ctx.group["corrected_moments"]
+        if where in ("first", "both"):
+            ctx.first_inputs = corrected
+        if where in ("second", "both"):
+            ctx.square_inputs = corrected
+
+    @staticmethod
+    def _ratio(ema: Tensor, norm: Tensor) -> Tensor:
+        # max(1, e/n) without dividing by a zero norm: a zero gradient stays zero.
+        safe_norm = torch.where(norm > 0, norm, torch.ones_like(norm))
+        return torch.where(ema > norm, ema / safe_norm, torch.ones_like(norm))
+
+    def _tensor_ratios(self, ctx: GroupStep, gamma: float) -> list[Tensor]:
+        if ctx.foreach:
+            norms = torch._foreach_norm(ctx.grads)
+        else:
+            norms = [torch.linalg.vector_norm(g) for g in ctx.grads]
+        ratios = []
+        for state, norm in zip(ctx.states, norms, strict=True):
+            ema = state["norm_ema"]
+            ema.mul_(gamma).add_((1.0 - gamma) * norm)
+            ratios.append(self._ratio(ema, norm))
+        return ratios
+
+    def _global_ratios(self, ctx: GroupStep, gamma: float) -> list[Tensor]:
+        norms = [torch.linalg.vector_norm(g) for g in ctx.grads]
+        norm = torch.linalg.vector_norm(torch.stack(norms))
+        ema = ctx.first_state.setdefault("global_norm_ema", torch.zeros_like(norm))
+        ema.mul_(gamma).add_((1.0 - gamma) * norm)
+        return [self._ratio(ema, norm)] * len(ctx.grads)

@@ -1,0 +1,106 @@
+"""The two moment estimates every Adam-type method keeps, and the statistics fed to the second."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from optimizers.units.context import GroupStep, Unit, zeros_like
+
+
+class FirstMoment(Unit):
+    """``m_t = β1 m_{t-1} + (1-β1) x_t`` with x_t the gradient or AdaNorm's s_t (eq. 5)."""
+
+    def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        return {"exp_avg": zeros_like(param)}
+
+    def __call__(self, ctx: GroupStep) -> None:
+        beta1 = ctx.group["betas"][0]
+        averages = [state["exp_avg"] for state in ctx.states]
+        inputs = ctx.moment_inputs()
+        if ctx.foreach:
+            torch._foreach_lerp_(averages, inputs, 1.0 - beta1)
+        else:
+            for m, x in zip(averages, inputs, strict=True):
+                m.lerp_(x, 1.0 - beta1)
+
+
+class GradientSquare(Unit):
+    """Adam's statistic ``q_t = g_t²`` (Alg. 1)."""
+
+    def __call__(self, ctx: GroupStep) -> None:
+        inputs = ctx.squared_inputs()
+        if ctx.foreach:
+            ctx.statistics = list(torch._foreach_mul(inputs, inputs))
+        else:
+            ctx.statistics = [x * x for x in inputs]
+
+
+class BeliefResidualSquare(Unit):
+    """AdaBelief's statistic ``q_t = (g_t - m_t)²`` with the updated m_t (001 Alg. 7; 004 eq. 6).
+
+    Must run after :class:`FirstMoment`.
+    """
+
+    def __call__(self, ctx: GroupStep) -> None:
+        averages = [state["exp_avg"] for state in ctx.states]
+        inputs = ctx.squared_inputs()
+        if ctx.foreach:
+            residuals = torch._foreach_sub(inputs, averages)
+            ctx.statistics = list(torch._foreach_mul(residuals, residuals))
+        else:
+            ctx.statistics = [(x - m).square_() for x, m in zip(inputs, averages, strict=True)]
+
+
+Reduction = str | Callable[[GroupStep, int], str]
+
+
+class SecondMoment(Unit):
+    """``v_t = β2 v_{t-1} + (1-β2) R(q_t)`` (+ ε when ε sits inside the EMA).
+
+    ``R`` is the reduction: "elementwise" (Adam, AdaBelief, Aida), "layer_mean"
+    (one scalar per tensor, the mean of q_t: LAdam/LAdaBelief eq. 11, LAida),
+    or "row_sum" (one scalar per row of ``θ.reshape(rows, -1)``, ND-Adam's
+    ``‖g_t(w_i)‖²``). The buffer keeps a shape that broadcasts against θ.
+    ``eps_mode`` "inside" or "both" adds ε to v_t on every step (004 eqs. 6, 8, 11, 14).
+    """
+
+    def __init__(self, reduction: Reduction = "elementwise") -> None:
+        self.reduction = reduction
+
+    def _reduction_for(self, ctx: GroupStep, i: int) -> str:
+        return self.reduction(ctx, i) if callable(self.reduction) else self.reduction
+
+    def __call__(self, ctx: GroupStep) -> None:
+        beta2 = ctx.group["betas"][1]
+        eps_inside = ctx.group["eps_mode"] in ("inside", "both")
+        eps = ctx.group["eps"]
+        if ctx.foreach and self.reduction == "elementwise":
+            squares = [
+                state.setdefault("exp_avg_sq", zeros_like(p))
+                for state, p in zip(ctx.states, ctx.params, strict=True)
+            ]
+            torch._foreach_lerp_(squares, ctx.statistics, 1.0 - beta2)
+            if eps_inside:
+                torch._foreach_add_(squares, eps)
+            return
+        for i, (p, q, state) in enumerate(zip(ctx.params, ctx.statistics, ctx.states, strict=True)):
+            reduced = _reduce(q, p, self._reduction_for(ctx, i))
+            v = state.setdefault("exp_avg_sq", torch.zeros_like(reduced))
+            v.lerp_(reduced, 1.0 - beta2)
+            if eps_inside:
+                v.add_(eps)
+
+
+def _reduce(q: Tensor, param: Tensor, reduction: str) -> Tensor:
+    if reduction == "elementwise":
+        return q
+    if reduction == "layer_mean":
+        return q.mean()
+    if reduction == "row_sum":
+        rows = q.reshape(q.shape[0], -1).sum(dim=1)
+        return rows.reshape((q.shape[0],) + (1,) * (param.ndim - 1))
+    raise ValueError(f"unknown second-moment reduction {reduction!r}")

@@ -1,0 +1,48 @@
+"""ND-Adam's tangent gradient (paper 003, Alg. 1)."""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from optimizers.units.context import GroupStep, Unit
+
+
+def as_rows(x: Tensor) -> Tensor:
+    """View a weight tensor as its weight vectors: one row per output unit."""
+    return x.reshape(x.shape[0], -1)
+
+
+class TangentProjection(Unit):
+    """``g(w_i) ← ḡ(w_i) - (ḡ(w_i)·w_i) w_i`` for every unit-norm row w_i of a vector tensor.
+
+    Removes the radial part of the gradient, so the step moves each weight
+    vector along the sphere. ``applies(ctx, i)`` says which tensors are weight
+    vector sets; the others keep their gradient.
+    """
+
+    def __init__(self, applies) -> None:
+        self.applies = applies
+
+    def __call__(self, ctx: GroupStep) -> None:
+        for i, (p, g) in enumerate(zip(ctx.params, ctx.grads, strict=True)):
+            if not self.applies(ctx, i):
+                continue
+            rows, grad_rows = as_rows(p), as_rows(g)
+            radial = (grad_rows * rows).sum(dim=1, keepdim=True)
+            ctx.grads[i] = (grad_rows - radial * rows).reshape(g.shape)
+
+
+class ScalarSetRate(Unit):
+    """ND-Adam's second learning rate α^s for the tensors updated by plain Adam
+    (``scalar_lr``; ``None`` means the same rate as the weight vectors)."""
+
+    def __init__(self, applies) -> None:
+        self.applies = applies
+
+    def __call__(self, ctx: GroupStep) -> None:
+        scalar_lr = ctx.group["scalar_lr"]
+        if scalar_lr is None:
+            return
+        for i in range(len(ctx.params)):
+            if not self.applies(ctx, i):
+                ctx.rates[i] = scalar_lr

@@ -1,0 +1,33 @@
+"""Weight decay: L2 into the gradient, or decoupled from it (AdamW)."""
+
+from __future__ import annotations
+
+import torch
+
+from optimizers.units.context import GroupStep, Unit
+
+
+class WeightDecay(Unit):
+    """``g ← g + wd·θ`` (the papers' L2 decay) or ``θ ← θ(1 - rate·wd)`` (decoupled).
+
+    The group's ``decoupled_weight_decay`` flag picks the form. ``applies`` lets
+    an optimizer exempt tensors (ND-Adam's unit-norm weight vectors, for which
+    decay is meaningless).
+    """
+
+    def __init__(self, applies=None) -> None:
+        self.applies = applies
+
+    def __call__(self, ctx: GroupStep) -> None:
+        wd = ctx.group["weight_decay"]
+        if wd == 0:
+            return
+        chosen = [i for i in range(len(ctx.params)) if self.applies is None or self.applies(ctx, i)]
+        if ctx.group["decoupled_weight_decay"]:
+            for i in chosen:
+                ctx.params[i].mul_(1.0 - ctx.rates[i] * wd)
+        elif ctx.foreach and len(chosen) == len(ctx.params):
+            ctx.grads = list(torch._foreach_add(ctx.grads, ctx.params, alpha=wd))
+        else:
+            for i in chosen:
+                ctx.grads[i] = ctx.grads[i].add(ctx.params[i], alpha=wd)
