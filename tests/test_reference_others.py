@@ -186,6 +186,13 @@ def test_adaml_eps_is_inside_by_default():
     assert opt.last["step_size"][0] == pytest.approx(1 / math.sqrt((0.004 + 1e-2) / 0.001))
 
 
+def test_adaml_zero_root_counts_as_zero_step_size_in_mean():
+    # eps = 0: the entry with an all-zero history has root 0 and step size 0
+    opt = _run("AdamL", [np.zeros(2)], [[np.array([2.0, 0.0])]], lr=0.1, eps=0.0)
+    assert opt.last["step_size"][0] == pytest.approx((0.5 + 0.0) / 2)
+    np.testing.assert_allclose(opt.params[0], [-0.1 * 0.25 * 2.0, 0.0])
+
+
 @pytest.mark.parametrize(
     ("layerwise", "elementwise"),
     [
