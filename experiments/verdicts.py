@@ -46,9 +46,9 @@ class ClaimResult:
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
         if self.verdict == "falsified" and "counterexample" not in self.evidence:
-            raise ValueError(f"{self.claim_id}: a falsified verdict needs evidence['counterexample']")
+            raise ValueError(f"{self.claim_id}: falsified needs evidence['counterexample']")
         if self.verdict == "holds-under-conditions" and "conditions" not in self.evidence:
-            raise ValueError(f"{self.claim_id}: holds-under-conditions needs evidence['conditions']")
+            raise ValueError(f"{self.claim_id}: conditional verdict needs evidence['conditions']")
 
 
 def write_results(stage: str, results: Iterable[ClaimResult], out_dir: str | os.PathLike) -> Path:

@@ -42,7 +42,8 @@ class NDAdam(AdaptiveOptimizer):
     moment, one scalar second moment ``‖g‖²`` per vector, Adam step with rate
     ``lr`` (α^v), then ``w ← w̄/‖w̄‖``. Rows are normalised at construction.
     Other tensors (biases, normalisation parameters) follow Adam with rate
-    ``scalar_lr`` (α^s; None = ``lr``) and take the weight decay; vectors take none.
+    ``scalar_lr`` (α^s; None = ``lr``) and take the (L2) weight decay; vectors
+    take none, since their norm is fixed.
     """
 
     recipe = (
@@ -67,8 +68,6 @@ class NDAdam(AdaptiveOptimizer):
         *,
         scalar_lr: float | None = None,
         vectorwise: bool | None = None,
-        decoupled_weight_decay: bool = False,
-        eps_mode: str | None = None,
         foreach: bool | None = None,
         on_nonfinite: str = "raise",
     ) -> None:
@@ -81,8 +80,6 @@ class NDAdam(AdaptiveOptimizer):
             betas,
             eps,
             weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
             foreach=foreach,
             on_nonfinite=on_nonfinite,
             extra_defaults={"scalar_lr": scalar_lr, "vectorwise": vectorwise},

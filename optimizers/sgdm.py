@@ -13,7 +13,7 @@ class SGDM(RecipeOptimizer):
 
     Defaults ``lr=0.1, momentum=0.9`` are the SGD settings of paper 004 §IV-A
     (and the scale AdaRem borrows, paper 002 §4.1.1). ``weight_decay`` is L2
-    into the gradient unless ``decoupled_weight_decay``.
+    into the gradient, as in torch's SGD.
     """
 
     recipe = (WeightDecay(), HeavyBallMomentum(), ApplyUpdate())
@@ -27,7 +27,6 @@ class SGDM(RecipeOptimizer):
         weight_decay: float = 0.0,
         *,
         nesterov: bool = False,
-        decoupled_weight_decay: bool = False,
         foreach: bool | None = None,
         on_nonfinite: str = "raise",
     ) -> None:
@@ -42,7 +41,7 @@ class SGDM(RecipeOptimizer):
             "dampening": dampening,
             "weight_decay": weight_decay,
             "nesterov": nesterov,
-            "decoupled_weight_decay": decoupled_weight_decay,
+            "decoupled_weight_decay": False,
             "foreach": foreach,
         }
         super().__init__(params, defaults, on_nonfinite=on_nonfinite)

@@ -47,7 +47,7 @@ class NDAdamReference(ReferenceOptimizer):
         m_t    = β1 m_{t-1} + (1-β1) g               (a vector)
         v_t    = β2 v_{t-1} + (1-β2) ‖g‖²₂            (one scalar per vector)
         w̄      = w - α^v (m_t/(1-β1^t)) / (sqrt(v_t/(1-β2^t)) + ε)
-        w_t    = w̄/‖w̄‖₂                              (w kept when w̄ = 0)
+        w_t    = w̄/‖w̄‖₂                              (a zero w̄ stays zero)
 
     No weight decay on weight vectors. Other tensors: Adam (ε outside the
     root, L2 weight decay) with rate ``scalar_lr`` (None → ``lr``).
@@ -112,7 +112,7 @@ class NDAdamReference(ReferenceOptimizer):
         d = np.sqrt(v / bias_correction(self.beta2, t)) + self.eps
         w_bar = w - self.lr * divide_or_zero(m_hat, d[:, None])
         norms = np.sqrt(np.sum(w_bar * w_bar, axis=1, keepdims=True))
-        w_new = np.where(norms > 0.0, divide_or_zero(w_bar, norms), w)
+        w_new = np.where(norms > 0.0, divide_or_zero(w_bar, norms), w_bar)
         st["m"] = m.reshape(theta.shape)
         st["v"] = v
         self._set_param(i, w_new.reshape(theta.shape))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import torch
+
 from optimizers.units.context import GroupStep, Unit
-from optimizers.units.update import bias_corrections
+from optimizers.units.update import bias_corrections, divide_where_positive
 
 
 class LayerMeanStepSize(Unit):
@@ -11,7 +13,8 @@ class LayerMeanStepSize(Unit):
 
     AdamL / AdaBeliefL (Alg. 1). With ε inside the EMA (the paper's eq. 8) no ε
     is added here; with ``eps_mode`` "outside"/"both" the elementwise sizes are
-    ``1/(sqrt(v̂)+ε)`` before the mean.
+    ``1/(sqrt(v̂)+ε)`` before the mean. An entry with a zero denominator (ε = 0
+    and no signal yet) gets step size 0, like the zero-denominator rule elsewhere.
     """
 
     def __call__(self, ctx: GroupStep) -> None:
@@ -23,6 +26,7 @@ class LayerMeanStepSize(Unit):
             root = (state["exp_avg_sq"] / bc2).sqrt_()
             if eps_outside:
                 root.add_(eps)
-            layer_step = root.reciprocal_().mean()
+            sizes = divide_where_positive(torch.ones_like(root), root, guard=eps == 0)
+            layer_step = sizes.mean()
             directions.append(state["exp_avg"] * (layer_step / bc1))
         ctx.directions = directions

@@ -31,7 +31,8 @@ class RectifiedStep(Unit):
     If ``ρ_t ≥ rectify_threshold`` (``>`` when ``threshold_inclusive`` is False,
     as in torch): ``direction = r_t/(1-β1^t) · m_t/(sqrt(v_t) + ε)``; otherwise
     the un-adapted momentum ``m_t/(1-β1^t)``. ε sits outside the root of the
-    *uncorrected* v_t, as in Alg. 5 and torch.
+    *uncorrected* v_t, as in Alg. 5 and torch (with ``eps_mode="inside"`` ε only
+    enters v_t).
     """
 
     def __call__(self, ctx: GroupStep) -> None:
@@ -39,6 +40,7 @@ class RectifiedStep(Unit):
         threshold = ctx.group["rectify_threshold"]
         inclusive = ctx.group["threshold_inclusive"]
         eps = ctx.group["eps"]
+        eps_outside = ctx.group["eps_mode"] in ("outside", "both")
         directions = []
         for i, state in enumerate(ctx.states):
             bc1, _ = bias_corrections(ctx, i)
@@ -46,7 +48,9 @@ class RectifiedStep(Unit):
             _, rho_t = sma_length(beta2, ctx.steps[i])
             rectified = rho_t >= threshold if inclusive else rho_t > threshold
             if rectified:
-                denominator = state["exp_avg_sq"].sqrt().add_(eps)
+                denominator = state["exp_avg_sq"].sqrt()
+                if eps_outside:
+                    denominator.add_(eps)
                 scale = rectification(beta2, ctx.steps[i]) / bc1
                 directions.append(divide_where_positive(m * scale, denominator, guard=eps == 0))
             else:

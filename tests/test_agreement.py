@@ -1,0 +1,117 @@
+"""torch (float64) against the independent NumPy reference, for every optimizer and option."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optimizers.agreement import (
+    TOLERANCE,
+    check,
+    gradient_battery,
+    initial_parameters,
+    max_relative_difference,
+    run_reference,
+    run_torch,
+)
+from optimizers.registry import REGISTRY
+
+
+def random_shapes(seed: int) -> list[tuple[int, ...]]:
+    """A parameter set mixing the layer kinds of a real network, drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    kinds = [
+        (),
+        (int(rng.integers(1, 9)),),
+        (int(rng.integers(1, 7)), int(rng.integers(1, 7))),
+        tuple(int(n) for n in rng.integers(1, 5, size=4)),
+        (1,),
+    ]
+    order = rng.permutation(len(kinds))[: int(rng.integers(3, len(kinds) + 1))]
+    return [kinds[i] for i in order]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_torch_matches_reference_on_random_layer_shapes(name: str, seed: int) -> None:
+    result = check(name, steps=60, seed=seed, shapes=random_shapes(seed))
+    assert result.max_relative_difference <= TOLERANCE, result
+
+
+NORM_VARIANTS = [n for n, spec in REGISTRY.items() if spec.base is not None]
+ADAPTIVE = [n for n in REGISTRY if n not in ("SGDM", "AdaRem", "AdaRemS")]
+EPS_PLACED = [n for n in ADAPTIVE if n != "NDAdam"]  # ND-Adam's ε is fixed by Alg. 1
+# ND-Adam's vectors take no decay and its scalars take L2.
+DECOUPLABLE = [n for n in ADAPTIVE if n != "NDAdam"]
+
+OPTION_CASES = (
+    [(n, {"norm_scope": "global"}) for n in NORM_VARIANTS]
+    + [(n, {"corrected_moments": m}) for n in NORM_VARIANTS for m in ("second", "both")]
+    + [(n, {"gamma": g}) for n in ("AdamNorm",) for g in (0.0, 0.5, 0.999)]
+    + [(n, {"eps_mode": mode}) for n in EPS_PLACED for mode in ("outside", "inside", "both")]
+    + [(n, {"weight_decay": 0.1}) for n in REGISTRY]
+    + [(n, {"weight_decay": 0.1, "decoupled_weight_decay": True}) for n in DECOUPLABLE]
+    + [(n, {"weight_decay": 0.1, "decoupled_weight_decay": False}) for n in ("AdaRem", "AdaRemS")]
+    + [(n, {"eps": 0.0}) for n in ("Adam", "AdamNorm", "RAdam", "AdaBelief", "AdamL", "Aida")]
+    + [("RAdam", {"threshold_inclusive": False}), ("RAdamNorm", {"rectify_threshold": 6.5})]
+    + [("AdaRem", {"max_scope": "global"}), ("AdaRem", {"lam": 0.5})]
+    + [("AdaRem", {"beta": 0.0}), ("AdaRemS", {"radius": 2.5})]
+    + [("NDAdam", {"scalar_lr": 0.05}), ("NDAdam", {"vectorwise": False})]
+    + [(n, {"K": k}) for n in ("Aida", "LAida") for k in (0, 1, 3)]
+    + [(n, {"xi": 0.0}) for n in ("Aida", "AidaGrad", "LAida")]
+    + [("SGDM", {"nesterov": True}), ("SGDM", {"dampening": 0.5}), ("SGDM", {"momentum": 0.0})]
+    + [(n, {"betas": (0.0, 0.5)}) for n in ("Adam", "AdaBelief", "Aida", "RAdam")]
+)
+
+
+@pytest.mark.parametrize(("name", "options"), OPTION_CASES, ids=lambda x: str(x))
+def test_torch_matches_reference_with_options(name: str, options: dict) -> None:
+    result = check(name, steps=55, seed=7, **options)
+    assert result.max_relative_difference <= TOLERANCE, result
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_missing_gradients_are_skipped_the_same_way(name: str) -> None:
+    shapes = [(3, 2), (4,), (2, 2, 1, 1)]
+    params = initial_parameters(shapes, seed=5)
+    gradients = gradient_battery(shapes, steps=50, seed=5)
+    for t, grads in enumerate(gradients):
+        if t % 3 == 1:
+            grads[1] = None
+        if t % 7 == 2:
+            grads[0] = None
+    ours = run_torch(name, params, gradients)
+    theirs = run_reference(name, params, gradients)
+    assert max_relative_difference(ours, theirs) <= TOLERANCE
+
+
+@pytest.mark.parametrize("name", ["AdaRem", "AdaRemS"])
+def test_lambda_ticking_per_epoch_matches_reference(name: str) -> None:
+    import torch
+
+    shapes = [(3, 3), (3,)]
+    params = initial_parameters(shapes, seed=11)
+    gradients = gradient_battery(shapes, steps=40, seed=11)
+    tensors = [torch.tensor(p) for p in params]
+    ours = REGISTRY[name].torch_class(tensors, lam=0.9, lam_tick="epoch")
+    theirs = REGISTRY[name].reference(params, lam=0.9, lam_tick="epoch")
+    for t, grads in enumerate(gradients):
+        for tensor, g in zip(tensors, grads, strict=True):
+            tensor.grad = torch.tensor(g)
+        ours.step()
+        theirs.step(grads)
+        if t % 10 == 9:
+            ours.tick_epoch()
+            theirs.tick_epoch()
+    for tensor, p in zip(tensors, theirs.params, strict=True):
+        np.testing.assert_allclose(tensor.numpy(), p, rtol=TOLERANCE, atol=TOLERANCE)
+
+
+def test_agreement_detects_a_wrong_implementation() -> None:
+    """The comparison itself can fail: Adam against AdamNorm's reference differs."""
+    shapes = [(4, 3)]
+    params = initial_parameters(shapes, seed=0)
+    gradients = gradient_battery(shapes, steps=30, seed=0)
+    ours = run_torch("Adam", params, gradients)
+    theirs = run_reference("AdamNorm", params, gradients)
+    assert max_relative_difference(ours, theirs) > 1e-6
