@@ -1,0 +1,50 @@
+"""On CUDA every optimizer follows its CPU trajectory (skipped where there is no CUDA)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from optimizers.registry import REGISTRY
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+SHAPES = [(8, 4, 3, 3), (8,), (10, 8), (), (1,)]
+
+
+def trajectory(name: str, device: str, foreach: bool) -> list[torch.Tensor]:
+    gen = torch.Generator().manual_seed(0)
+    params = [torch.randn(s, generator=gen, dtype=torch.float64).to(device) for s in SHAPES]
+    optimizer = REGISTRY[name].torch_class(params, lr=1e-2, foreach=foreach)
+    for t in range(30):
+        scale = 1e-2 if t % 7 in (3, 4) else 1.0
+        for p in params:
+            p.grad = (scale * torch.randn(p.shape, generator=gen, dtype=torch.float64)).to(device)
+        optimizer.step()
+    return [p.cpu() for p in params]
+
+
+@pytest.mark.parametrize("foreach", [True, False])
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_cuda_matches_cpu(name: str, foreach: bool) -> None:
+    for on_gpu, on_cpu in zip(
+        trajectory(name, "cuda", foreach), trajectory(name, "cpu", foreach), strict=True
+    ):
+        torch.testing.assert_close(on_gpu, on_cpu, rtol=1e-11, atol=1e-13)
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_state_dict_moves_between_devices(name: str) -> None:
+    p = torch.randn(6, 3, device="cuda")
+    optimizer = REGISTRY[name].torch_class([p])
+    p.grad = torch.randn_like(p)
+    optimizer.step()
+    state = optimizer.state_dict()
+    q = p.detach().cpu().clone()
+    restored = REGISTRY[name].torch_class([q])
+    restored.load_state_dict(state)
+    for value in restored.state[q].values():
+        if isinstance(value, torch.Tensor) and value.ndim > 0:
+            assert value.device.type == "cpu"
+    q.grad = p.grad.cpu()
+    restored.step()
