@@ -1,0 +1,75 @@
+"""Batched, on-device image augmentation and normalisation (no per-image Python loops).
+
+The papers' CIFAR pipeline is torchvision's ``RandomCrop(32, padding=4)``,
+``RandomHorizontalFlip()``, ``ToTensor()``, ``Normalize(mean, std)``. Here
+the same operations run on a whole uint8 (B, C, H, W) batch at once: the
+batch is zero-padded, and one gather picks each image's crop window, with
+the column order reversed for flipped images. Padding happens in pixel
+space, before normalisation, so padded pixels are black exactly as with
+torchvision (they become ``-mean/std`` after normalising).
+
+Random parameters are drawn on the CPU from a ``torch.Generator`` so that a
+seed gives the same batches on every device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+# Per-channel statistics the papers normalise CIFAR with (their code bases' constants).
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD = (0.2023, 0.1994, 0.2010)
+
+
+def sample_crop_flip(
+    n: int, padding: int, generator: torch.Generator, flip: bool = True
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Draw per-image crop offsets in [0, 2 * padding] and flip flags (CPU tensors)."""
+    offset_y = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
+    offset_x = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
+    flips = torch.rand(n, generator=generator) < 0.5 if flip else torch.zeros(n, dtype=torch.bool)
+    return offset_y, offset_x, flips
+
+
+def crop_flip(
+    images: torch.Tensor,
+    offset_y: torch.Tensor,
+    offset_x: torch.Tensor,
+    flips: torch.Tensor,
+    padding: int,
+) -> torch.Tensor:
+    """Crop each image of a (B, C, H, W) batch from its zero-padded version, then flip.
+
+    Image b is ``pad(images[b])[:, oy:oy+H, ox:ox+W]`` with (oy, ox) =
+    (offset_y[b], offset_x[b]), mirrored left-right where ``flips[b]``; so
+    offsets (padding, padding) without flip return the image unchanged.
+    Works for any dtype; the parameters are moved to the batch's device.
+    """
+    b, c, h, w = images.shape
+    device = images.device
+    padded = F.pad(images, (padding, padding, padding, padding)) if padding else images
+    rows = offset_y.to(device)[:, None] + torch.arange(h, device=device)  # (B, H)
+    cols = offset_x.to(device)[:, None] + torch.arange(w, device=device)  # (B, W)
+    # Flipping the crop reverses its columns: flipped[..., j] = crop[..., W - 1 - j].
+    cols = torch.where(flips.to(device)[:, None], cols.flip(1), cols)
+    batch_index = torch.arange(b, device=device)[:, None, None, None]
+    channel_index = torch.arange(c, device=device)[None, :, None, None]
+    return padded[batch_index, channel_index, rows[:, None, :, None], cols[:, None, None, :]]
+
+
+def normalize(
+    images: torch.Tensor,
+    mean: Sequence[float] | torch.Tensor = CIFAR10_MEAN,
+    std: Sequence[float] | torch.Tensor = CIFAR10_STD,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """uint8 (B, C, H, W) -> ``(x / 255 - mean) / std`` per channel, as ToTensor + Normalize.
+
+    ``mean``/``std`` may be tensors already on the batch's device (no copy then).
+    """
+    m = torch.as_tensor(mean, dtype=dtype, device=images.device).view(1, -1, 1, 1)
+    s = torch.as_tensor(std, dtype=dtype, device=images.device).view(1, -1, 1, 1)
+    return (images.to(dtype) / 255 - m) / s

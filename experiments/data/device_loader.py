@@ -1,0 +1,156 @@
+"""A data loader that keeps a whole split on the training device.
+
+CIFAR-sized sets fit in device memory as uint8 (150 MB for CIFAR-10), so
+instead of decoding and copying every batch from worker processes, the
+split is uploaded once and each batch is an index gather plus the batched
+augmentation of :mod:`experiments.data.augment`. The shuffling permutation
+and the augmentation parameters come from a CPU generator seeded from
+(seed, epoch): the same seed gives the same batches on CPU and CUDA, and an
+epoch can be replayed on its own (e.g. after resuming).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+
+from experiments.data.augment import (
+    CIFAR10_MEAN,
+    CIFAR10_STD,
+    crop_flip,
+    normalize,
+    sample_crop_flip,
+)
+from experiments.data.dataset import ImageDataset
+
+
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    """A CPU generator seeded from (seed, epoch) via numpy's SeedSequence.
+
+    SeedSequence mixes the pair, so nearby seeds or epochs give unrelated streams.
+    """
+    state = np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0]
+    return torch.Generator().manual_seed(int(state))
+
+
+class DeviceLoader:
+    """Iterate over (images, labels) batches of a split held on ``device``.
+
+    ``train=True`` shuffles and augments (random crop with ``padding`` pixels
+    of zero padding, random horizontal flip) each epoch; ``train=False``
+    yields the split in order, only normalised. Images come out as
+    ``dtype`` (B, C, H, W) tensors normalised with ``mean``/``std``, labels
+    as int64. Each ``iter()`` runs the next epoch (starting at 0; see
+    :meth:`set_epoch`); :meth:`iter_epoch` runs a given one.
+    """
+
+    def __init__(
+        self,
+        images: np.ndarray | torch.Tensor,
+        labels: np.ndarray | torch.Tensor,
+        batch_size: int,
+        *,
+        train: bool,
+        device: str | torch.device = "cpu",
+        seed: int = 0,
+        augment: bool | None = None,
+        drop_last: bool = False,
+        padding: int = 4,
+        flip: bool = True,
+        mean: Sequence[float] = CIFAR10_MEAN,
+        std: Sequence[float] = CIFAR10_STD,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if images.ndim != 4 or images.shape[-1] != 3:
+            raise ValueError(f"images must be (N, H, W, 3), got {tuple(images.shape)}")
+        if len(labels) != len(images):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        self.device = torch.device(device)
+        # Stored channels-first once, so every batch gather yields (B, C, H, W) directly.
+        self.images = torch.as_tensor(images, dtype=torch.uint8).to(self.device)
+        self.images = self.images.permute(0, 3, 1, 2).contiguous()
+        self.labels = torch.as_tensor(labels).to(device=self.device, dtype=torch.int64)
+        self.batch_size = batch_size
+        self.train = train
+        self.shuffle = train
+        self.augment = train if augment is None else augment
+        self.drop_last = drop_last
+        self.padding = padding
+        self.flip = flip
+        self.mean, self.std = tuple(mean), tuple(std)
+        self.dtype = dtype
+        # Made once on the device, so normalising a batch copies nothing from the host.
+        self._mean = torch.tensor(self.mean, dtype=dtype, device=self.device)
+        self._std = torch.tensor(self.std, dtype=dtype, device=self.device)
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        n = len(self.labels)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    @property
+    def num_samples(self) -> int:
+        """Number of images in the split."""
+        return len(self.labels)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next ``iter()`` run ``epoch`` (e.g. when resuming a run)."""
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        epoch = self.epoch
+        self.epoch += 1  # advance now, so an abandoned epoch is not replayed by accident
+        return self.iter_epoch(epoch)
+
+    def iter_epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The batches of ``epoch``; a pure function of (seed, epoch) and the data."""
+        generator = epoch_generator(self.seed, epoch)
+        n = len(self.labels)
+        order = torch.randperm(n, generator=generator) if self.shuffle else torch.arange(n)
+        # The whole epoch's random numbers go to the device in one copy each, rather
+        # than several tiny synchronous copies per batch.
+        order = order.to(self.device)
+        if self.augment:
+            params = sample_crop_flip(n, self.padding, generator, self.flip)
+            offset_y, offset_x, flips = (p.to(self.device) for p in params)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            stop = start + self.batch_size
+            index = order[start:stop]
+            batch = self.images.index_select(0, index)
+            if self.augment:
+                batch = crop_flip(
+                    batch, offset_y[start:stop], offset_x[start:stop], flips[start:stop],
+                    self.padding,
+                )  # fmt: skip
+            yield (
+                normalize(batch, self._mean, self._std, self.dtype),
+                self.labels.index_select(0, index),
+            )
+
+
+def make_loaders(
+    data: ImageDataset,
+    batch_size: int,
+    *,
+    device: str | torch.device = "cpu",
+    seed: int = 0,
+    test_batch_size: int | None = None,
+    augment: bool = True,
+    mean: Sequence[float] = CIFAR10_MEAN,
+    std: Sequence[float] = CIFAR10_STD,
+) -> tuple[DeviceLoader, DeviceLoader]:
+    """Train loader (shuffled, augmented) and test loader (in order, normalised only)."""
+    train = DeviceLoader(
+        data.train_images, data.train_labels, batch_size, train=True, device=device,
+        seed=seed, augment=augment, mean=mean, std=std,
+    )  # fmt: skip
+    test = DeviceLoader(
+        data.test_images, data.test_labels, test_batch_size or batch_size, train=False,
+        device=device, seed=seed, mean=mean, std=std,
+    )  # fmt: skip
+    return train, test
