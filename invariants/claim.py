@@ -1,0 +1,120 @@
+"""What a claim check is: the paper's statement as a search for counterexamples.
+
+A :class:`Claim` couples
+
+* ``strategy(imposed)`` — the inputs the statement speaks about, as the paper
+  states it when ``imposed`` is empty; each name in ``imposed`` restricts the
+  inputs to one of the claim's :class:`Condition` s (when the condition is
+  about the inputs);
+* ``check(implementation, case)`` — runs the case on one implementation and
+  returns the :class:`Violation` s of the statement. A violation lists in
+  ``excused_by`` the conditions under which it does not count (when the
+  condition is about what happens during the run, e.g. "the gradient is
+  nonzero at that step").
+
+:mod:`invariants.search` turns this into a verdict: no counterexample →
+``holds``; a counterexample, but none once the conditions are imposed →
+``holds-under-conditions``; a counterexample even under the conditions →
+``falsified``. ``expected`` holds the verdicts that mathematics allows for
+this claim (see each claim's ``reasoning``): a verdict outside it means our
+implementation breaks its specification, which is a test failure rather
+than a result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hypothesis import strategies as st
+
+from invariants.cases import Case
+
+HOLDS = "holds"
+CONDITIONAL = "holds-under-conditions"
+FALSIFIED = "falsified"
+INCONCLUSIVE = "inconclusive"
+
+MUST_HOLD = frozenset({HOLDS})
+"""The statement is a theorem for the inputs it speaks about: only ``holds`` is valid."""
+HOLDS_WITH_CONDITIONS = frozenset({HOLDS, CONDITIONAL})
+"""The statement as written has counterexamples outside the listed conditions, and
+is a theorem under them: ``falsified`` would mean our implementation is wrong.
+(``holds`` is allowed because a small example budget may miss the edge case.)"""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One way a case breaks the statement.
+
+    ``excused_by``: conditions under which this violation does not count.
+    ``error``: the implementation raised or produced NaN/inf, which no claim
+    excuses (it is our bug, not the paper's).
+    """
+
+    message: str
+    excused_by: frozenset[str] = frozenset()
+    error: bool = False
+
+
+@dataclass(frozen=True)
+class Condition:
+    """An assumption the paper did not state, under which the claim is a theorem."""
+
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Witness:
+    """An existence part of a claim ("Adam's updates need not ..."): a search for an example."""
+
+    text: str
+    strategy: Callable[[], st.SearchStrategy[Case]]
+    found: Callable[[str, Case], str | None]
+    """Returns a description when ``case`` is a witness on that implementation, else None."""
+    required: bool = True
+    """False: the witness only documents a remark (the verdict does not depend on it)."""
+
+
+Strategy = Callable[[frozenset[str]], st.SearchStrategy[Case]]
+Check = Callable[[str, Case], list[Violation]]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim ID of ``CLAIMS.md`` as an executable check (see the module docstring)."""
+
+    id: str
+    slug: str
+    statement: str
+    source: str
+    reasoning: str
+    strategy: Strategy
+    check: Check
+    conditions: tuple[Condition, ...] = ()
+    expected: frozenset[str] = MUST_HOLD
+    witness: Witness | None = None
+    cost: float = 1.0
+    """Relative cost of one example; the example budget is divided by it."""
+    tolerance: str = ""
+    """The tolerance the check uses and where it comes from (recorded in the evidence)."""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def test_name(self) -> str:
+        return f"test_{self.id.replace('-', '_')}_{self.slug}"
+
+
+def guarded(check: Check) -> Check:
+    """Wrap a check so that an exception or a non-finite value becomes an ``error`` violation."""
+
+    def wrapped(implementation: str, case: Case) -> list[Violation]:
+        try:
+            return check(implementation, case)
+        except Exception as exc:
+            return [Violation(f"{type(exc).__name__}: {exc}", error=True)]
+
+    wrapped.__name__ = getattr(check, "__name__", "check")
+    wrapped.__doc__ = check.__doc__
+    return wrapped

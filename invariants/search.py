@@ -1,0 +1,285 @@
+"""From a :class:`~invariants.claim.Claim` to a verdict, on both implementations.
+
+For each implementation (torch float64 and the NumPy reference) independently:
+
+1. search for a counterexample to the statement as the paper states it
+   (``hypothesis.find``: the first failing example is shrunk to a minimal one);
+2. if one exists and the claim lists conditions, search again with all of
+   them imposed: nothing found → ``holds-under-conditions``, else ``falsified``;
+   with two or more conditions, one more search per condition drops only that
+   one, to show each is needed;
+3. if the claim has an existence part (a :class:`~invariants.claim.Witness`),
+   search for a witness; none found → ``inconclusive``.
+
+Then the two verdicts must agree, every counterexample must replay to a
+violation on the implementation that found it, and (recorded, not required,
+since a value can sit on a rounding threshold) on the other one. An
+implementation error (exception, NaN) found by any search is reported as
+such: it is our bug whatever the claim says.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import Phase, find, settings
+from hypothesis.errors import NoSuchExample
+
+from experiments.verdicts import ClaimResult
+from invariants.cases import Case
+from invariants.claim import CONDITIONAL, FALSIFIED, HOLDS, INCONCLUSIVE, Claim, Violation
+from invariants.profiles import claim_examples, search_settings
+from invariants.runners import IMPLEMENTATIONS
+
+
+def counted(violations: list[Violation], imposed: frozenset[str]) -> list[Violation]:
+    """The violations that count when the conditions ``imposed`` are assumed."""
+    return [v for v in violations if v.error or not (v.excused_by & imposed)]
+
+
+@dataclass
+class Search:
+    """One counterexample search on one implementation."""
+
+    name: str
+    imposed: frozenset[str]
+    examples: int
+    seconds: float
+    case: Case | None = None
+    violations: list[Violation] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "search": self.name,
+            "conditions_imposed": sorted(self.imposed),
+            "examples": self.examples,
+            "seconds": round(self.seconds, 2),
+            "found": self.case is not None,
+        }
+        if self.case is not None:
+            out["counterexample"] = self.case.to_json()
+            out["violation"] = [v.message for v in self.violations[:3]]
+        return out
+
+
+@dataclass
+class Outcome:
+    """Everything one implementation's run of a claim check produced."""
+
+    implementation: str
+    verdict: str
+    searches: list[Search]
+    witness: dict[str, Any] | None = None
+    errors: list[str] = field(default_factory=list)
+    replays_on_self: bool = True
+    replays_on_other: bool | None = None
+
+    @property
+    def examples(self) -> int:
+        return sum(s.examples for s in self.searches)
+
+    def first_counterexample(self) -> Search | None:
+        return next((s for s in self.searches if s.case is not None and not s.imposed), None)
+
+
+def _search(
+    claim: Claim, implementation: str, imposed: frozenset[str], profile: str, name: str
+) -> Search:
+    calls = 0
+
+    def violates(case: Case) -> bool:
+        nonlocal calls
+        calls += 1
+        return bool(counted(claim.check(implementation, case), imposed))
+
+    started = time.perf_counter()
+    examples = claim_examples(profile, claim.cost)
+    try:
+        case = find(claim.strategy(imposed), violates, settings=search_settings(profile, examples))
+    except NoSuchExample:
+        return Search(name, imposed, calls, time.perf_counter() - started)
+    violations = counted(claim.check(implementation, case), imposed)
+    return Search(name, imposed, calls, time.perf_counter() - started, case, violations)
+
+
+def _witness(claim: Claim, implementation: str, profile: str) -> dict[str, Any]:
+    assert claim.witness is not None
+    calls = 0
+
+    def is_witness(case: Case) -> bool:
+        nonlocal calls
+        calls += 1
+        return claim.witness.found(implementation, case) is not None
+
+    examples = claim_examples(profile, claim.cost)
+    # Any witness proves existence: skip shrinking, which only makes it prettier.
+    quick = search_settings(profile, examples)
+    quick = settings(quick, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    try:
+        case = find(claim.witness.strategy(), is_witness, settings=quick)
+    except NoSuchExample:
+        return {"text": claim.witness.text, "found": False, "examples": calls}
+    return {
+        "text": claim.witness.text,
+        "found": True,
+        "examples": calls,
+        "witness": case.to_json(),
+        "description": claim.witness.found(implementation, case),
+    }
+
+
+def run_on(claim: Claim, implementation: str, profile: str) -> Outcome:
+    """Steps 1-3 of the module docstring on one implementation."""
+    every = frozenset(c.name for c in claim.conditions)
+    searches = [_search(claim, implementation, frozenset(), profile, "as stated")]
+    verdict = HOLDS
+    if searches[0].case is not None:
+        verdict = FALSIFIED
+        if claim.conditions:
+            under = _search(claim, implementation, every, profile, "under all conditions")
+            searches.append(under)
+            verdict = CONDITIONAL if under.case is None else FALSIFIED
+            if len(claim.conditions) > 1:
+                for condition in claim.conditions:
+                    others = every - {condition.name}
+                    searches.append(
+                        _search(claim, implementation, others, profile, f"without {condition.name}")
+                    )
+    outcome = Outcome(implementation, verdict, searches)
+    if claim.witness is not None:
+        outcome.witness = _witness(claim, implementation, profile)
+        if not outcome.witness["found"] and verdict == HOLDS and claim.witness.required:
+            outcome.verdict = INCONCLUSIVE
+    for s in searches:
+        outcome.errors += [v.message for v in s.violations if v.error]
+        if s.case is not None:
+            outcome.replays_on_self &= bool(counted(claim.check(implementation, s.case), s.imposed))
+    return outcome
+
+
+@dataclass
+class ClaimRun:
+    """Both implementations' outcomes and the record for the results file."""
+
+    claim: Claim
+    outcomes: dict[str, Outcome]
+    result: ClaimResult
+    seconds: float
+
+    @property
+    def agree(self) -> bool:
+        return len({o.verdict for o in self.outcomes.values()}) == 1
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"{o.implementation}: {e}" for o in self.outcomes.values() for e in o.errors]
+
+
+def reproduce_command(claim_id: str, profile: str) -> str:
+    return f"HYPOTHESIS_PROFILE={profile} python -m invariants --claims {claim_id}"
+
+
+def replay_command(claim_id: str) -> str:
+    return f"python -m invariants.replay {claim_id}"
+
+
+def check_claim(claim: Claim, profile: str) -> ClaimRun:
+    """Run ``claim`` on both implementations and build its :class:`ClaimResult`."""
+    started = time.perf_counter()
+    outcomes = {impl: run_on(claim, impl, profile) for impl in IMPLEMENTATIONS}
+    for impl, outcome in outcomes.items():
+        other = next(i for i in IMPLEMENTATIONS if i != impl)
+        first = outcome.first_counterexample()
+        if first is not None:
+            outcome.replays_on_other = bool(claim.check(other, first.case))
+    verdicts = {o.verdict for o in outcomes.values()}
+    errors = [e for o in outcomes.values() for e in o.errors]
+    verdict = verdicts.pop() if len(verdicts) == 1 and not errors else INCONCLUSIVE
+    evidence = _evidence(claim, outcomes, profile)
+    summary = _summary(claim, verdict, outcomes, errors)
+    if verdict == CONDITIONAL:
+        evidence["conditions"] = _conditions(claim, outcomes["torch"])
+    result = ClaimResult(
+        claim_id=claim.id,
+        verdict=verdict,
+        summary=summary,
+        reproduce=reproduce_command(claim.id, profile),
+        evidence=evidence,
+    )
+    return ClaimRun(claim, outcomes, result, time.perf_counter() - started)
+
+
+def _evidence(claim: Claim, outcomes: dict[str, Outcome], profile: str) -> dict[str, Any]:
+    evidence: dict[str, Any] = {
+        "statement": claim.statement,
+        "source": claim.source,
+        "kind": "hypothesis search, torch float64 and NumPy float64 reference",
+        "profile": profile,
+        "max_examples_per_search": claim_examples(profile, claim.cost),
+        "examples": sum(o.examples for o in outcomes.values()),
+        "tolerance": claim.tolerance,
+        "agree": len({o.verdict for o in outcomes.values()}) == 1,
+        "implementations": {
+            impl: {
+                "verdict": o.verdict,
+                "examples": o.examples,
+                "searches": [s.to_json() for s in o.searches],
+                "witness": o.witness,
+                "errors": o.errors,
+                "counterexample_replays_on_other_implementation": o.replays_on_other,
+            }
+            for impl, o in outcomes.items()
+        },
+    }
+    if claim.notes:
+        evidence["notes"] = list(claim.notes)
+    first = outcomes["torch"].first_counterexample() or outcomes["reference"].first_counterexample()
+    if first is not None:
+        found_by = "torch" if outcomes["torch"].first_counterexample() is first else "reference"
+        evidence["counterexample"] = {
+            "found_by": found_by,
+            "case": first.case.to_json(),
+            "violation": [v.message for v in first.violations[:3]],
+            "replay": replay_command(claim.id),
+        }
+    witness = outcomes["torch"].witness
+    if witness is not None:
+        evidence["witness"] = witness
+    return evidence
+
+
+def _conditions(claim: Claim, outcome: Outcome) -> list[dict[str, Any]]:
+    out = []
+    for c in claim.conditions:
+        entry: dict[str, Any] = {"name": c.name, "text": c.text}
+        without = next((s for s in outcome.searches if s.name == f"without {c.name}"), None)
+        if without is not None:
+            entry["needed"] = without.case is not None
+            if without.case is not None:
+                entry["counterexample_without_it"] = without.case.to_json()
+                entry["violation"] = [v.message for v in without.violations[:2]]
+        out.append(entry)
+    return out
+
+
+def _summary(claim: Claim, verdict: str, outcomes: dict[str, Outcome], errors: list[str]) -> str:
+    examples = sum(o.examples for o in outcomes.values())
+    if errors:
+        return f"implementation error: {errors[0]}"
+    if len({o.verdict for o in outcomes.values()}) > 1:
+        return "torch and reference disagree: " + ", ".join(
+            f"{i}={o.verdict}" for i, o in outcomes.items()
+        )
+    first = outcomes["torch"].first_counterexample()
+    if verdict == HOLDS:
+        return f"no counterexample in {examples} examples (torch + reference)"
+    if verdict == CONDITIONAL:
+        names = ", ".join(c.name for c in claim.conditions)
+        message = first.violations[0].message if first and first.violations else ""
+        return f"counterexample as stated ({message}); none under [{names}] in {examples} examples"
+    if verdict == FALSIFIED:
+        message = first.violations[0].message if first and first.violations else ""
+        return f"falsified: {message}"
+    return "inconclusive: the existence part found no witness"
