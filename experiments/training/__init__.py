@@ -1,0 +1,1 @@
+"""Training experiments for the empirical claims: protocols, the loop, probes and statistics."""

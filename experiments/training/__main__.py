@@ -1,0 +1,170 @@
+"""Run the training studies of the empirical claims and write their verdicts.
+
+    python -m experiments.training --claims AN-14,AI-5            # reduced scale, CPU
+    python -m experiments.training --scale paper --device cuda    # the papers' protocols
+
+Runs are shared between claims (AN-9's Adam arm is AN-14's), resumable (an
+interrupted study picks up at the last finished epoch of each run), and
+written under ``--runs``; verdicts go to ``<out>/training.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from experiments.data import load_dataset
+from experiments.training.claims import STUDIES, Study, protocol_for
+from experiments.training.loop import train
+from experiments.training.parallel import train_in_parallel
+from experiments.verdicts import ClaimResult, write_results
+
+REDUCED = {"epochs": 4, "model": "small_cnn", "width": 0.5, "train_subset": 2000}
+"""The CPU scale: a small CNN on 2,000 images of the embedded subset, 4 epochs."""
+
+
+def verdict_for(study: Study, decided: str, scale: str) -> str:
+    if study.needs == "data":
+        return "needs-data"
+    if study.needs == "gpu" and scale != "paper":
+        return "needs-gpu"
+    return decided
+
+
+def run_study(
+    study: Study,
+    scale: str,
+    protocol_scale: dict[str, Any] | None,
+    seeds: Sequence[int],
+    data,
+    runs_dir: Path,
+    device: str,
+    quiet: bool,
+) -> ClaimResult:
+    protocol = protocol_for(study, protocol_scale)
+    records: dict[str, list[dict[str, Any]]] = {}
+    started = time.perf_counter()
+    for arm in study.arms:
+        records[arm.label] = []
+        for seed in seeds:
+            spec = arm.spec(protocol, seed)
+            if not quiet:
+                print(f"  [{study.claim_id}] {arm.label}, seed {seed}", flush=True)
+            records[arm.label].append(train(spec, data, runs_dir, device=device))
+    decided, comparisons, extra = study.decide(records)
+    verdict = verdict_for(study, decided, scale)
+    command = (
+        f"python -m experiments.training --claims {study.claim_id} --scale {scale} "
+        f"--seeds {len(seeds)}"
+        + (f" --epochs {protocol.epochs}" if scale != "paper" else "")
+        + (" --device cuda" if scale != "reduced" else "")
+    )
+    evidence: dict[str, Any] = {
+        "scale": scale,
+        "protocol": protocol.describe(),
+        "protocol_source": protocol.source,
+        "data": data.describe(),
+        "seeds": list(seeds),
+        "arms": [arm.label for arm in study.arms],
+        "comparisons": [c.as_dict() for c in comparisons],
+        "decided_at_this_scale": decided,
+        "seconds": round(time.perf_counter() - started, 1),
+        **extra,
+    }
+    if study.notes:
+        evidence["notes"] = study.notes
+    if verdict == "needs-gpu":
+        evidence["paper_scale_command"] = (
+            f"python -m experiments.training --claims {study.claim_id} --scale paper --device cuda"
+        )
+    if verdict in ("needs-gpu", "needs-data"):
+        evidence["missing"] = study.missing
+    if verdict == "falsified":
+        worst = min(comparisons, key=lambda c: c.high)
+        evidence["counterexample"] = {
+            "comparison": worst.as_dict(),
+            "what": "a statistically significant difference against the claim",
+        }
+    summary = "; ".join(c.text() for c in comparisons)
+    if verdict != decided:
+        summary = f"[{scale} scale says {decided}] " + summary
+    return ClaimResult(study.claim_id, verdict, summary, command, evidence)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--claims", default="", help="comma-separated claim IDs (default: all)")
+    parser.add_argument(
+        "--scale",
+        choices=("reduced", "shortened", "paper"),
+        default="reduced",
+        help="reduced: small CNN on the embedded subset (CPU); shortened: the papers' models "
+        "and full data for --epochs epochs; paper: the papers' protocols unchanged",
+    )
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=None, help="epochs (reduced/shortened)")
+    parser.add_argument("--train-subset", type=int, default=REDUCED["train_subset"])
+    parser.add_argument("--jobs", type=int, default=1, help="train this many runs in parallel")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--data-dir", default=None, help="directory holding the full data sets")
+    parser.add_argument("--runs", type=Path, default=Path("runs"), help="per-run logs/checkpoints")
+    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    claims = [c for c in args.claims.split(",") if c] or list(STUDIES)
+    unknown = sorted(set(claims) - set(STUDIES))
+    if unknown:
+        parser.error(f"no training study for {', '.join(unknown)}; known: {', '.join(STUDIES)}")
+    if args.scale == "reduced":
+        epochs = args.epochs or REDUCED["epochs"]
+        protocol_scale = dict(REDUCED, epochs=epochs, train_subset=args.train_subset)
+    elif args.scale == "shortened":
+        if args.epochs is None:
+            parser.error("--scale shortened needs --epochs")
+        protocol_scale = {"epochs": args.epochs}
+    else:
+        protocol_scale = None
+    subset = True if args.scale == "reduced" and not args.data_dir else None
+    data = load_dataset("cifar10", data_dir=args.data_dir, subset=subset)
+    seeds = list(range(args.seeds))
+    if args.jobs > 1:
+        specs = {
+            spec.key: spec
+            for claim in claims
+            for arm in STUDIES[claim].arms
+            for spec in (arm.spec(protocol_for(STUDIES[claim], protocol_scale), s) for s in seeds)
+        }
+        train_in_parallel(
+            list(specs.values()), args.jobs, args.data_dir, subset, args.runs, args.device
+        )
+    results = []
+    for claim in claims:
+        print(f"{claim}: training {len(STUDIES[claim].arms)} arms x {len(seeds)} seeds", flush=True)
+        result = run_study(
+            STUDIES[claim],
+            args.scale,
+            protocol_scale,
+            seeds,
+            data,
+            args.runs,
+            args.device,
+            args.quiet,
+        )
+        results.append(result)
+        print(f"{claim}: {result.verdict} — {result.summary}", flush=True)
+    path = write_results(f"training-{args.scale}", results, args.out)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""What the empirical claims measure during training, read off the optimizer and the model.
+
+Each probe is cheap enough to run every iteration (or samples a fixed subset
+of coordinates) and returns plain floats for the run's JSON log.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor
+
+
+def first_moment_input_norm(optimizer: torch.optim.Optimizer) -> Tensor:
+    """Mean over tensors of the norm of what feeds the first moment (AdaNorm Fig. 3).
+
+    For the Norm variants this is ‖s_t‖ = max(‖g_t‖, e_t) (eq. 3), read from the
+    gradient and the stored e_t after the step; for every other optimizer ‖g_t‖.
+    Returned as a 0-d tensor on the parameters' device, so that a training loop
+    can accumulate it without a device synchronisation per step.
+    """
+    grads, emas = [], []
+    for group in optimizer.param_groups:
+        tensor_scope = group.get("norm_scope", "tensor") == "tensor"
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            grads.append(p.grad)
+            ema = optimizer.state.get(p, {}).get("norm_ema")
+            emas.append(ema if tensor_scope else None)
+    if not grads:
+        return torch.tensor(math.nan)
+    norms = torch._foreach_norm(grads)
+    corrected = [n if e is None else torch.maximum(n, e) for n, e in zip(norms, emas, strict=True)]
+    return torch.stack(corrected).mean()
+
+
+def elementwise_step_sizes(
+    optimizer: torch.optim.Optimizer, p: Tensor, group: dict[str, Any]
+) -> Tensor | None:
+    """The per-coordinate adaptive step sizes of tensor ``p`` (without lr), or None.
+
+    ``1/(sqrt(v_t/(1-β2^t)) [+ε])`` with ε after the root where the optimizer
+    puts it (Aida 004 Fig. 1-2 define the statistic this way). A layerwise
+    second moment gives one value broadcast over the tensor.
+    """
+    state = optimizer.state.get(p, {})
+    if "exp_avg_sq" not in state or "betas" not in group:
+        return None
+    beta2 = group["betas"][1]
+    v_hat = state["exp_avg_sq"] / (1.0 - beta2 ** state["step"])
+    root = v_hat.sqrt()
+    if group.get("eps_mode", "outside") in ("outside", "both"):
+        root = root + group["eps"]
+    return torch.broadcast_to(root.reciprocal(), p.shape)
+
+
+def layerwise_step_statistics(optimizer: torch.optim.Optimizer) -> list[dict[str, float]]:
+    """Per tensor (layer): mean and standard deviation of the elementwise step sizes."""
+    rows = []
+    for group in optimizer.param_groups:
+        for index, p in enumerate(group["params"]):
+            sizes = elementwise_step_sizes(optimizer, p, group)
+            if sizes is None or sizes.numel() < 2:
+                continue
+            sizes = sizes.double()
+            rows.append(
+                {
+                    "layer": index,
+                    "numel": sizes.numel(),
+                    "mean": float(sizes.mean()),
+                    "std": float(sizes.std()),
+                }
+            )
+    return rows
+
+
+def state_bytes(optimizer: torch.optim.Optimizer) -> int:
+    """Bytes held in tensors of the optimizer state (LW-2: LAdam keeps about half of Adam's)."""
+    return sum(
+        v.numel() * v.element_size()
+        for state in optimizer.state.values()
+        for v in state.values()
+        if isinstance(v, Tensor)
+    )
+
+
+class OscillationIndex:
+    """AdaRem's Q (002 §3.2.2): mean over parameters of path length / displacement.
+
+    Tracks a fixed random sample of coordinates (``samples`` per model) so the
+    cost does not grow with the model; call :meth:`update` after every step.
+    """
+
+    def __init__(self, params: list[Tensor], samples: int = 4096, seed: int = 0) -> None:
+        sizes = [p.numel() for p in params]
+        total = sum(sizes)
+        gen = torch.Generator().manual_seed(seed)
+        chosen = torch.randperm(total, generator=gen)[: min(samples, total)].sort().values
+        # One index per tensor, so a reading gathers a few entries instead of
+        # concatenating the whole model every step.
+        self.pieces: list[tuple[Tensor, Tensor]] = []
+        offset = 0
+        for p, size in zip(params, sizes, strict=True):
+            local = chosen[(chosen >= offset) & (chosen < offset + size)] - offset
+            if local.numel():
+                self.pieces.append((p, local.to(p.device)))
+            offset += size
+        self.start = self._current().clone()
+        self.previous = self.start.clone()
+        self.path = torch.zeros_like(self.start)
+
+    def _current(self) -> Tensor:
+        return torch.cat([p.detach().reshape(-1)[index] for p, index in self.pieces])
+
+    def update(self) -> None:
+        current = self._current()
+        self.path += (current - self.previous).abs()
+        self.previous = current
+
+    def value(self) -> float:
+        """Q over the sampled coordinates that moved (a coordinate that never moved has no q)."""
+        displacement = (self.previous - self.start).abs()
+        moved = displacement > 0
+        if not bool(moved.any()):
+            return math.nan
+        return float((self.path[moved] / displacement[moved]).mean())

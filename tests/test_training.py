@@ -1,0 +1,168 @@
+"""The training loop, its probes, the statistics and the claim studies, at toy size."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import optimizers
+from experiments.data import load_dataset
+from experiments.training import statistics
+from experiments.training.__main__ import main as training_main
+from experiments.training.claims import STUDIES, protocol_for
+from experiments.training.loop import RunSpec, train
+from experiments.training.probes import (
+    OscillationIndex,
+    first_moment_input_norm,
+    layerwise_step_statistics,
+    state_bytes,
+)
+from experiments.training.protocols import PROTOCOLS
+
+TOY = {"epochs": 2, "model": "small_cnn", "width": 0.25, "train_subset": 200}
+
+
+@pytest.fixture(scope="module")
+def subset():
+    return load_dataset("cifar10", subset=True)
+
+
+def toy_spec(optimizer: str = "AdamNorm", seed: int = 0) -> RunSpec:
+    protocol = dataclasses.replace(PROTOCOLS["adanorm"].reduced(**TOY), batch_size=50)
+    return RunSpec(protocol, optimizer, seed)
+
+
+def test_a_run_logs_every_epoch_and_its_probes(subset, tmp_path) -> None:
+    record = train(toy_spec(), subset, tmp_path)
+    assert [e["epoch"] for e in record["history"]] == [1, 2]
+    last = record["history"][-1]
+    assert np.isfinite(last["train_loss"]) and 0 <= last["test_accuracy"] <= 100
+    assert last["mean_first_moment_input_norm"] > 0
+    assert last["optimizer_state_bytes"] > 0
+    assert last["layer_step_sizes"] and all(row["std"] >= 0 for row in last["layer_step_sizes"])
+    saved = json.loads((tmp_path / toy_spec().key / "history.json").read_text())
+    assert saved["history"] == json.loads(json.dumps(record["history"]))
+
+
+def test_an_interrupted_run_resumes_to_the_uninterrupted_result(subset, tmp_path) -> None:
+    whole = train(toy_spec(seed=3), subset, tmp_path / "whole")
+    short = dataclasses.replace(toy_spec(seed=3).protocol, epochs=1)
+    train(RunSpec(short, "AdamNorm", 3), subset, tmp_path / "split")
+    resumed = train(toy_spec(seed=3), subset, tmp_path / "split")
+    for a, b in zip(whole["history"], resumed["history"], strict=True):
+        assert a["train_loss"] == b["train_loss"]
+        assert a["test_accuracy"] == b["test_accuracy"]
+
+
+def test_a_finished_run_is_read_back_not_retrained(subset, tmp_path) -> None:
+    first = train(toy_spec(), subset, tmp_path)
+    (tmp_path / toy_spec().key / "checkpoint.pt").unlink()
+    again = train(toy_spec(), subset, tmp_path)
+    assert again["history"] == json.loads(json.dumps(first["history"]))
+
+
+def test_first_moment_input_norm_reports_the_corrected_norm() -> None:
+    p = torch.zeros(2)
+    optimizer = optimizers.AdamNorm([p], gamma=0.5)
+    p.grad = torch.tensor([3.0, 4.0])
+    optimizer.step()
+    p.grad = torch.tensor([0.3, 0.4])
+    optimizer.step()
+    expected = 0.5 * 2.5 + 0.5 * 0.5  # e_2 > ‖g_2‖ = 0.5, so ‖s_2‖ = e_2
+    assert float(first_moment_input_norm(optimizer)) == pytest.approx(expected)
+    plain = optimizers.Adam([p])
+    assert float(first_moment_input_norm(plain)) == pytest.approx(0.5)
+
+
+def test_layer_statistics_and_state_size_reflect_the_method() -> None:
+    shapes = [(8, 4), (8,)]
+    sizes = {}
+    for name in ("Adam", "LAdam"):
+        params = [torch.randn(s) for s in shapes]
+        optimizer = optimizers.REGISTRY[name].torch_class(params)
+        for p in params:
+            p.grad = torch.randn_like(p)
+        optimizer.step()
+        sizes[name] = state_bytes(optimizer)
+        stats = layerwise_step_statistics(optimizer)
+        assert len(stats) == 2
+        if name == "LAdam":
+            assert all(row["std"] == 0 for row in stats)
+    assert sizes["LAdam"] < 0.6 * sizes["Adam"]
+
+
+def test_oscillation_index_is_path_over_displacement() -> None:
+    p = torch.zeros(3)
+    index = OscillationIndex([p], samples=3)
+    for value in (1.0, -1.0, 2.0):
+        p.fill_(value)
+        index.update()
+    # path 1 + 2 + 3 = 6, displacement 2, for every coordinate
+    assert index.value() == pytest.approx(3.0)
+
+
+def test_paired_statistics_on_known_numbers() -> None:
+    c = statistics.paired("x", [2.0, 3.0, 4.0], [1.0, 1.0, 1.0])
+    assert c.mean == pytest.approx(2.0)
+    assert c.sd == pytest.approx(1.0)
+    half = 4.302652729911275 / np.sqrt(3)  # t_{0.975, 2} · sd / sqrt(n)
+    assert (c.low, c.high) == pytest.approx((2.0 - half, 2.0 + half))
+    assert statistics.superiority(c) == "inconclusive"  # the interval reaches below 0
+    tight = statistics.paired("t", [2.0, 2.1, 1.9], [1.0, 1.0, 1.0])
+    assert statistics.superiority(tight) == "holds"
+    assert statistics.superiority(statistics.paired("y", [1, 1, 1], [2.0, 2.1, 1.9])) == "falsified"
+    straddle = statistics.paired("z", [1.0, 2.0, 0.0], [1.0, 1.0, 1.0])
+    assert statistics.superiority(straddle) == "inconclusive"
+    assert (
+        statistics.equivalence(statistics.paired("e", [1.0, 1.1, 0.9], [1, 1, 1]), 1.0) == "holds"
+    )
+    assert statistics.combine(["holds", "inconclusive"]) == "inconclusive"
+    assert statistics.combine(["holds", "falsified"]) == "falsified"
+
+
+def test_reduced_protocol_keeps_the_schedule_fraction() -> None:
+    adanorm = PROTOCOLS["adanorm"].reduced(epochs=10)
+    assert adanorm.milestones == (8,) and adanorm.model == "resnet18"
+    aida = PROTOCOLS["aida"]
+    assert aida.optimizer_options("SGDM")["lr"] == 0.1
+    assert aida.optimizer_options("AdamW")["weight_decay"] == 1e-2
+    assert aida.optimizer_options("Aida") == {"lr": 1e-3, "weight_decay": 5e-4}
+
+
+def test_every_emp_claim_has_a_study() -> None:
+    from pathlib import Path
+
+    claims_file = Path(__file__).resolve().parents[2] / "shared" / "CLAIMS.md"
+    expected = {"AN-9", "AN-10", "AN-11", "AN-12", "AN-13", "AN-14", "AN-15", "AB-1", "AR-8",
+                "AR-9", "ND-5", "LW-4", "AI-5", "AI-6", "AI-8"}  # fmt: skip
+    assert expected <= set(STUDIES)
+    if claims_file.exists():
+        text = claims_file.read_text()
+        for claim in STUDIES:
+            assert f"| {claim} |" in text
+    for study in STUDIES.values():
+        labels = [arm.label for arm in study.arms]
+        assert len(labels) == len(set(labels)), study.claim_id
+        protocol_for(study, TOY)
+
+
+def test_cli_writes_a_verdict_per_claim(tmp_path, capsys) -> None:
+    code = training_main(
+        ["--claims", "AN-14,AN-9", "--seeds", "2", "--epochs", "1", "--train-subset", "100",
+         "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--quiet"]
+    )  # fmt: skip
+    assert code == 0
+    payload = json.loads((tmp_path / "out" / "training-reduced.json").read_text())
+    verdicts = {c["claim_id"]: c["verdict"] for c in payload["claims"]}
+    assert verdicts["AN-9"] == "needs-gpu"
+    assert verdicts["AN-14"] in statistics_verdicts()
+    for claim in payload["claims"]:
+        assert claim["reproduce"].startswith("python -m experiments.training --claims")
+
+
+def statistics_verdicts() -> set[str]:
+    return {"holds", "falsified", "inconclusive"}
