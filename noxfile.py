@@ -1,7 +1,9 @@
-"""How users and CI run the suite: ``nox -s tests``, ``nox -s verify``, ``nox -s lint``.
+"""How users and CI run the suite.
 
-Every session installs with ``constraints.txt``, which pins torch to the
-2.13.0 CPU wheel: a loose range would make pip fetch a multi-GB CUDA build.
+``nox -s verify`` writes the verification report (the main job); ``nox -s lint
+tests`` is what CI runs. Every session installs with ``constraints.txt``,
+which pins torch to the 2.13.0 CPU wheel: a loose range would make pip fetch a
+multi-GB CUDA build.
 """
 
 from __future__ import annotations
@@ -16,26 +18,103 @@ nox.options.sessions = ["lint", "tests"]
 
 PYTHON = "3.11"
 CONSTRAINTS = ("-c", "constraints.txt")
+WORKERS = os.environ.get("PYTEST_WORKERS", "auto")
 
 
-def _install(session: nox.Session, extras: str = "") -> None:
-    target = f".[{extras}]" if extras else "."
-    session.install(*CONSTRAINTS, target)
-
-
-@nox.session(python=PYTHON)
-def tests(session: nox.Session) -> None:
-    """The unit and property tests, in parallel over the machine's cores."""
-    _install(session, "test,experiments")
-    workers = os.environ.get("PYTEST_WORKERS", "auto")
-    session.run("pytest", "-n", workers, "-q", *session.posargs)
+def _install(session: nox.Session, extras: str = "test,experiments") -> None:
+    session.install(*CONSTRAINTS, f".[{extras}]")
 
 
 @nox.session(python=PYTHON)
 def verify(session: nox.Session) -> None:
-    """The main job: every optimizer against its reference, then the theory checks."""
-    _install(session, "test,experiments")
-    session.run("python", "-m", "optimizers.agreement", *session.posargs)
+    """The main job: every claim of CLAIMS.md with a verdict, in report/ (about 15 min on 2 cores).
+
+    Pass options after ``--``: ``nox -s verify -- --quick``, ``-- --claims AN-1,AI-4``,
+    ``-- --full``, ``-- --gpu`` (on a CUDA machine), ``-- --fresh``.
+    """
+    _install(session)
+    session.run("python", "-m", "experiments.report", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole test suite in parallel; Hypothesis runs its derandomized ci profile."""
+    _install(session)
+    session.env["HYPOTHESIS_PROFILE"] = "ci"
+    session.run("pytest", "-n", WORKERS, "-q", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def invariants(session: nox.Session) -> None:
+    """The Hypothesis claim checks and spec properties alone (ci profile); writes results/."""
+    _install(session)
+    session.env["HYPOTHESIS_PROFILE"] = session.env.get("HYPOTHESIS_PROFILE", "ci")
+    session.run(
+        "pytest",
+        "-n",
+        WORKERS,
+        "-q",
+        "tests/test_invariants_claims.py",
+        "tests/test_invariants_spec.py",
+        "tests/test_invariants_strategies.py",
+        *session.posargs,
+    )
+
+
+@nox.session(python=PYTHON)
+def theory(session: nox.Session) -> None:
+    """The symbolic and numeric checks of the papers' lemmas and theorems; writes results/."""
+    _install(session)
+    session.run("python", "-m", "theory", "--out", "results", *session.posargs)
+
+
+@nox.session(name="train-smoke", python=PYTHON)
+def train_smoke(session: nox.Session) -> None:
+    """A training study at toy size, seconds long: the loop, probes and verdict plumbing."""
+    _install(session)
+    session.run(
+        "python",
+        "-m",
+        "experiments.training",
+        "--claims",
+        "AN-14",
+        "--seeds",
+        "2",
+        "--epochs",
+        "1",
+        "--train-subset",
+        "200",
+        "--runs",
+        "runs/smoke",
+        "--out",
+        "results",
+    )
+
+
+@nox.session(name="claims-emp", python=PYTHON)
+def claims_emp(session: nox.Session) -> None:
+    """Every empirical study at the reduced CPU scale (3 seeds per arm)."""
+    _install(session)
+    jobs = str(os.cpu_count() or 1)
+    session.run(
+        "python",
+        "-m",
+        "experiments.training",
+        "--jobs",
+        jobs,
+        "--out",
+        "results",
+        *session.posargs,
+    )
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Optimizer step time against torch's Adam, side by side; writes results/bench.json."""
+    _install(session)
+    session.run(
+        "python", "-m", "optimizers.benchmark", "--out", "results/bench.json", *session.posargs
+    )
 
 
 @nox.session(python=PYTHON)
