@@ -403,6 +403,8 @@ STUDIES: dict[str, Study] = {
             "aida-vgg11",
             (Arm("AdaBelief", "AdaBelief"), Arm("Aida K=2", "Aida", (("K", 2),))),
             _gap_shrinks,
+            notes="compares the first and the last epoch of the run; the paper's curves span "
+            "200 epochs, so a short run tests only the early part of 'decrease over epochs'",
         ),
         Study(
             "AI-8",
