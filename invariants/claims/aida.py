@@ -251,10 +251,15 @@ def _ai3_check(implementation: str, case: Case) -> list[Violation]:
                 break
             before, after = _cos(m0, g0), _cos(m1, g1)
             if abs(after - before) > tol:
+                # The rounding bound above holds for normal numbers only; a pair that ξ shrank
+                # towards the subnormal range loses relative precision (the underflow the
+                # xi_negligible condition rules out).
+                subnormal = min(norm(m1), norm(g1)) < np.finfo(float).tiny * 1e8
                 out.append(
                     Violation(
                         f"step {t} tensor {i}, k={k}: cos changed "
-                        f"from {before:.17g} to {after:.17g}"
+                        f"from {before:.17g} to {after:.17g}",
+                        excused_by=frozenset({"xi_negligible"}) if subnormal else frozenset(),
                     )
                 )
     return out

@@ -142,9 +142,14 @@ def _nd3_check(implementation: str, case: Case) -> list[Violation]:
                 )
             d, m = rows(record["direction"][i]), rows(record["m"][i])
             n = d.shape[1]
+            v_rows = np.asarray(record["v"][i]).reshape(-1)
             for j in range(count):
                 mm = float(np.dot(m[j], m[j]))
                 if mm == 0.0:
+                    continue
+                if v_rows[j] == 0.0 and case.hyper.get("eps", 0.0) == 0.0:
+                    # sqrt(v̂) + ε = 0 (ε = 0, and β2 = 0 with a zero gradient): Alg. 1's step
+                    # is undefined there and our documented rule takes none (ALGORITHMS.md).
                     continue
                 c = float(np.dot(d[j], m[j])) / mm
                 residual = norm(d[j] - c * m[j])
