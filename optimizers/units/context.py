@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import Tensor
+
+Scalar = float | Tensor
+"""A per-tensor number: a Python float, or a tensor that broadcasts against the parameter
+(0-d for one value per layer, a column for one value per row, or full size)."""
+
+
+@dataclass
+class Quotient:
+    """Directions kept unevaluated: ``direction_i = numerators_i · scales_i / denominators_i``.
+
+    The multi-tensor paths leave the step in this form so that
+    :class:`~optimizers.units.ApplyUpdate` can fold rate, scale and division into
+    one ``addcdiv`` (or ``addcmul``) over the parameters instead of writing the
+    direction out and reading it back. A denominator that is a tensor belongs to
+    this step (a workspace buffer or a fresh tensor, never state), so later
+    units (diffGrad's friction) may rescale it in place. Entry ``i`` is
+    evaluated, exactly as written above, only when something reads
+    ``ctx.directions`` (an observer, or a unit without a multi-tensor path).
+    """
+
+    numerators: list[Tensor]
+    scales: list[Scalar]
+    denominators: list[Scalar]
+
+    def evaluate(self, i: int) -> Tensor:
+        direction = self.numerators[i] * self.scales[i]
+        return direction / self.denominators[i]
 
 
 @dataclass
@@ -32,10 +61,27 @@ class GroupStep:
     """What stands for g in the second-moment statistic; ``None`` means the gradient."""
     statistics: list[Tensor] = field(default_factory=list)
     """The per-step statistic whose EMA is the second moment (g², (g-m)², ...)."""
-    directions: list[Tensor] = field(default_factory=list)
-    """The update per unit rate: ``θ ← θ - rate · direction``."""
     rates: list[float] = field(default_factory=list)
     """The rate per tensor (``lr`` unless a unit says otherwise, e.g. ND-Adam's scalar set)."""
+    workspace: dict[Tensor, dict[str, Tensor]] = field(default_factory=dict)
+    """Per-parameter scratch buffers that outlive the step (see :meth:`buffers`)."""
+    grad_norms: list[Tensor | None] | None = None
+    """‖param.grad‖₂ per tensor if the optimizer already computed it (its finiteness check)."""
+    pending: Quotient | None = None
+    """The step in unevaluated form (multi-tensor paths), or ``None``."""
+    _directions: list[Tensor] = field(default_factory=list)
+
+    @property
+    def directions(self) -> list[Tensor]:
+        """The update per unit rate: ``θ ← θ - rate · direction``."""
+        if self.pending is not None:
+            return [self.pending.evaluate(i) for i in range(len(self.params))]
+        return self._directions
+
+    @directions.setter
+    def directions(self, values: list[Tensor]) -> None:
+        self.pending = None
+        self._directions = values
 
     def moment_inputs(self) -> list[Tensor]:
         return self.grads if self.first_inputs is None else self.first_inputs
@@ -48,6 +94,99 @@ class GroupStep:
         """State of the group's first parameter: home of group-wide quantities
         (a global norm EMA), because torch only serialises per-parameter state."""
         return self.states[0]
+
+    @property
+    def bias_corrections(self) -> list[tuple[float, float]]:
+        """``(1-β1^t, 1-β2^t)`` per tensor (eqs. 7-8 of paper 000)."""
+        beta1, beta2 = self.group["betas"]
+        return [(1.0 - beta1**t, 1.0 - beta2**t) for t in self.steps]
+
+    def buffers(self, slot: str) -> list[Tensor]:
+        """One scratch tensor per parameter, shaped like it, kept between steps.
+
+        On the CPU every freshly allocated parameter-sized temporary costs page
+        faults (the allocator hands large blocks back to the system on free), so
+        writing a step's intermediates into buffers that persist makes a pass
+        several times cheaper. The contents are garbage on entry: a unit must
+        write a buffer before reading it, and a ``slot`` holds one intermediate
+        at a time (the unit that writes it owns it until the next writer). Slots
+        in use: ``"grad"`` (the preprocessed gradient, alive for the whole step),
+        ``"work"`` and ``"work2"`` (short-lived intermediates). Buffers are not
+        optimizer state: ``state_dict`` never sees them.
+        """
+        return [self.buffer(slot, i) for i in range(len(self.params))]
+
+    def buffer(self, slot: str, i: int) -> Tensor:
+        """The scratch tensor of ``slot`` for parameter ``i`` (see :meth:`buffers`)."""
+        p = self.params[i]
+        slots = self.workspace.setdefault(p, {})
+        buffer = slots.get(slot)
+        if (
+            buffer is None
+            or buffer.shape != p.shape
+            or buffer.dtype != p.dtype
+            or buffer.device != p.device
+        ):
+            buffer = slots[slot] = torch.empty_like(p, memory_format=torch.preserve_format)
+        return buffer
+
+    def norms(self, tensors: list[Tensor]) -> list[Tensor]:
+        """``‖x‖₂`` of each tensor, as ``torch._foreach_norm`` computes it.
+
+        Where ``tensors[i]`` is still the raw ``params[i].grad``, the norm the
+        optimizer's finiteness check took is reused instead of reading g again.
+        """
+        known = self.grad_norms or [None] * len(tensors)
+        norms = [
+            norm if norm is not None and x is p.grad else None
+            for norm, x, p in zip(known, tensors, self.params, strict=True)
+        ]
+        missing = [i for i, norm in enumerate(norms) if norm is None]
+        if missing:
+            computed = torch._foreach_norm([tensors[i] for i in missing])
+            for i, norm in zip(missing, computed, strict=True):
+                norms[i] = norm
+        return norms  # type: ignore[return-value]
+
+    @property
+    def on_cpu(self) -> bool:
+        return all(p.device.type == "cpu" for p in self.params)
+
+    def compute(self, slot: str, op: str, *args: Any, **kwargs: Any) -> list[Tensor]:
+        """``torch.<op>`` applied tensor by tensor, as a new list of results.
+
+        Each positional argument is a list aligned with the parameters or one
+        value for all. On the CPU the results are written into the workspace
+        buffers of ``slot`` (``torch.<op>(..., out=buffer)``); elsewhere one
+        ``torch._foreach_<op>`` call allocates them, which the CUDA caching
+        allocator makes cheap and which launches a few kernels instead of one
+        per tensor. Both compute each entry with the same kernel arithmetic.
+        """
+        if self.on_cpu:
+            outs = self.buffers(slot)
+            fn = getattr(torch, op)
+            for i, out in enumerate(outs):
+                fn(*(_entry(a, i) for a in args), out=out, **kwargs)
+            return outs
+        return list(getattr(torch, f"_foreach_{op}")(*args, **kwargs))
+
+
+def _entry(arg: Any, i: int) -> Any:
+    return arg[i] if isinstance(arg, list | tuple) else arg
+
+
+def by_kind(tensors: Sequence[Tensor]) -> list[list[int]]:
+    """Indices grouped by (device, dtype), as the foreach kernels group their lists.
+
+    Scalar-per-tensor arithmetic (norm EMAs, projection coefficients) is done on
+    one stacked vector per kind instead of on a hundred 0-d tensors: a handful
+    of kernel calls instead of hundreds, and elementwise IEEE arithmetic gives
+    the same bits either way.
+    """
+    kinds: dict[tuple[torch.device, torch.dtype], list[int]] = defaultdict(list)
+    for i, t in enumerate(tensors):
+        kinds[(t.device, t.dtype)].append(i)
+    return list(kinds.values())
 
 
 class Unit:

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimizers.units.context import GroupStep, Unit, zeros_like
+from optimizers.units.context import GroupStep, Quotient, Unit, zeros_like
 
 
 class DiffGradFriction(Unit):
@@ -22,8 +22,35 @@ class DiffGradFriction(Unit):
         return {"previous_grad": zeros_like(param)}
 
     def __call__(self, ctx: GroupStep) -> None:
-        for i, (g, state) in enumerate(zip(ctx.grads, ctx.states, strict=True)):
+        pending = ctx.pending
+        if ctx.foreach and pending is not None and _owned_full_size(ctx, pending):
+            self._multi_tensor(ctx, pending.denominators)
+            return
+        directions = []
+        for g, state, direction in zip(ctx.grads, ctx.states, ctx.directions, strict=True):
             previous = state["previous_grad"]
             friction = torch.sigmoid((g - previous).abs_())
-            ctx.directions[i] = ctx.directions[i] * friction
+            directions.append(direction * friction)
             previous.copy_(g)
+        ctx.directions = directions
+
+    @staticmethod
+    def _multi_tensor(ctx: GroupStep, denominators: list[Tensor]) -> None:
+        # ξ is built in g_{t-1}'s own buffer (|g_{t-1} - g_t| = |g_t - g_{t-1}|),
+        # which takes g_t next anyway, and the step's denominator is divided by
+        # it: n/(d/ξ) is n/d·ξ with no extra buffer and no pass over the step.
+        previous = [state["previous_grad"] for state in ctx.states]
+        torch._foreach_sub_(previous, ctx.grads)
+        torch._foreach_abs_(previous)
+        torch._foreach_sigmoid_(previous)
+        torch._foreach_div_(denominators, previous)
+        torch._foreach_copy_(previous, ctx.grads)
+
+
+def _owned_full_size(ctx: GroupStep, pending: Quotient) -> bool:
+    # A tensor denominator belongs to the step (see Quotient); it must also be
+    # elementwise for ξ to divide it in place.
+    return all(
+        isinstance(d, Tensor) and d.shape == p.shape
+        for d, p in zip(pending.denominators, ctx.params, strict=True)
+    )

@@ -34,7 +34,7 @@ class GradientSquare(Unit):
     def __call__(self, ctx: GroupStep) -> None:
         inputs = ctx.squared_inputs()
         if ctx.foreach:
-            ctx.statistics = list(torch._foreach_mul(inputs, inputs))
+            ctx.statistics = ctx.compute("work", "mul", inputs, inputs)
         else:
             ctx.statistics = [x * x for x in inputs]
 
@@ -49,8 +49,9 @@ class BeliefResidualSquare(Unit):
         averages = [state["exp_avg"] for state in ctx.states]
         inputs = ctx.squared_inputs()
         if ctx.foreach:
-            residuals = torch._foreach_sub(inputs, averages)
-            ctx.statistics = list(torch._foreach_mul(residuals, residuals))
+            residuals = ctx.compute("work", "sub", inputs, averages)
+            torch._foreach_mul_(residuals, residuals)
+            ctx.statistics = residuals
         else:
             ctx.statistics = [(x - m).square_() for x, m in zip(inputs, averages, strict=True)]
 
@@ -78,21 +79,34 @@ class SecondMoment(Unit):
         beta2 = ctx.group["betas"][1]
         eps_inside = ctx.group["eps_mode"] in ("inside", "both")
         eps = ctx.group["eps"]
-        if ctx.foreach and self.reduction == "elementwise":
-            squares = [
-                state.setdefault("exp_avg_sq", zeros_like(p))
-                for state, p in zip(ctx.states, ctx.params, strict=True)
+        if ctx.foreach:
+            reduced = [
+                _reduce(q, p, self._reduction_for(ctx, i))
+                for i, (p, q) in enumerate(zip(ctx.params, ctx.statistics, strict=True))
             ]
-            torch._foreach_lerp_(squares, ctx.statistics, 1.0 - beta2)
+            squares = [
+                _second_moment(state, r) for state, r in zip(ctx.states, reduced, strict=True)
+            ]
+            # The same lerp and ε as below, one multi-tensor call each (per-layer
+            # and per-row buffers are small: the saving is in calls, not bytes).
+            torch._foreach_lerp_(squares, reduced, 1.0 - beta2)
             if eps_inside:
                 torch._foreach_add_(squares, eps)
             return
         for i, (p, q, state) in enumerate(zip(ctx.params, ctx.statistics, ctx.states, strict=True)):
             reduced = _reduce(q, p, self._reduction_for(ctx, i))
-            v = state.setdefault("exp_avg_sq", torch.zeros_like(reduced))
+            v = _second_moment(state, reduced)
             v.lerp_(reduced, 1.0 - beta2)
             if eps_inside:
                 v.add_(eps)
+
+
+def _second_moment(state: dict[str, Any], reduced: Tensor) -> Tensor:
+    # Created on first use because its shape depends on the reduction. Not
+    # setdefault: that would build (and zero) a throwaway buffer on every step.
+    if "exp_avg_sq" not in state:
+        state["exp_avg_sq"] = torch.zeros_like(reduced)
+    return state["exp_avg_sq"]
 
 
 def _reduce(q: Tensor, param: Tensor, reduction: str) -> Tensor:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-from optimizers.units.context import GroupStep, Unit
+from optimizers.units.context import GroupStep, Quotient, Unit
 
 
 def bias_corrections(ctx: GroupStep, i: int) -> tuple[float, float]:
@@ -25,24 +27,42 @@ class AdaptiveStep(Unit):
     def __call__(self, ctx: GroupStep) -> None:
         eps_outside = ctx.group["eps_mode"] in ("outside", "both")
         eps = ctx.group["eps"]
-        averages = [state["exp_avg"] for state in ctx.states]
-        squares = [state["exp_avg_sq"] for state in ctx.states]
-        corrections = [bias_corrections(ctx, i) for i in range(len(ctx.params))]
-        same_shapes = all(m.shape == v.shape for m, v in zip(averages, squares, strict=True))
-        if ctx.foreach and eps_outside and eps > 0 and same_shapes:
-            denominators = torch._foreach_div(squares, [bc2 for _, bc2 in corrections])
-            torch._foreach_sqrt_(denominators)
-            torch._foreach_add_(denominators, eps)
-            torch._foreach_mul_(denominators, [bc1 for bc1, _ in corrections])
-            ctx.directions = list(torch._foreach_div(averages, denominators))
+        if ctx.foreach and eps > 0:
+            # eps > 0 keeps every denominator positive (ε after the root, or ε in
+            # v_t on every step), so the zero-denominator guard is not needed.
+            self._multi_tensor(ctx, eps if eps_outside else 0.0)
             return
         directions = []
-        for m, v, (bc1, bc2) in zip(averages, squares, corrections, strict=True):
+        for state, (bc1, bc2) in zip(ctx.states, ctx.bias_corrections, strict=True):
+            m, v = state["exp_avg"], state["exp_avg_sq"]
             denominator = (v / bc2).sqrt_()
             if eps_outside:
                 denominator.add_(eps)
             directions.append(divide_where_positive(m / bc1, denominator, guard=eps == 0))
         ctx.directions = directions
+
+    @staticmethod
+    def _multi_tensor(ctx: GroupStep, eps_outside: float) -> None:
+        # m̂/(sqrt(v̂) + ε) = (sqrt(1-β2^t)/(1-β1^t)) · m / (sqrt(v) + ε·sqrt(1-β2^t)):
+        # the bias corrections move into per-tensor scalars, which saves one pass
+        # over v, and the scale is folded into the final addcdiv by ApplyUpdate.
+        averages = [state["exp_avg"] for state in ctx.states]
+        squares = [state["exp_avg_sq"] for state in ctx.states]
+        corrections = ctx.bias_corrections
+        roots = [math.sqrt(bc2) for _, bc2 in corrections]
+        elementwise = all(v.shape == p.shape for v, p in zip(squares, ctx.params, strict=True))
+        if elementwise:
+            denominators = ctx.compute("work", "sqrt", squares)
+        else:
+            # One v per layer or per row: small tensors, allocate.
+            denominators = list(torch._foreach_sqrt(squares))
+        if eps_outside:
+            torch._foreach_add_(denominators, [eps_outside * root for root in roots])
+        ctx.pending = Quotient(
+            numerators=averages,
+            scales=[root / bc1 for root, (bc1, _) in zip(roots, corrections, strict=True)],
+            denominators=denominators,
+        )
 
 
 def divide_where_positive(
@@ -63,8 +83,40 @@ class ApplyUpdate(Unit):
     """``θ ← θ - rate · direction`` (the "Update" line of every algorithm)."""
 
     def __call__(self, ctx: GroupStep) -> None:
+        if ctx.pending is not None:
+            self._apply_quotient(ctx, ctx.pending)
+            return
         if ctx.foreach and len(set(ctx.rates)) == 1:
             torch._foreach_add_(ctx.params, ctx.directions, alpha=-ctx.rates[0])
             return
         for p, direction, rate in zip(ctx.params, ctx.directions, ctx.rates, strict=True):
             p.add_(direction, alpha=-rate)
+
+    @staticmethod
+    def _apply_quotient(ctx: GroupStep, q: Quotient) -> None:
+        # θ ← θ - rate·scale·n/d in one pass over θ: addcdiv when d is a tensor,
+        # addcmul when the scale is, a scaled add when both are numbers.
+        divide, multiply = [], []
+        for i, (scale, denominator) in enumerate(zip(q.scales, q.denominators, strict=True)):
+            if isinstance(denominator, torch.Tensor) and not isinstance(scale, torch.Tensor):
+                divide.append(i)
+            elif isinstance(scale, torch.Tensor) and not isinstance(denominator, torch.Tensor):
+                multiply.append(i)
+            elif isinstance(scale, torch.Tensor):
+                ctx.params[i].add_(q.evaluate(i), alpha=-ctx.rates[i])
+            else:
+                ctx.params[i].add_(q.numerators[i], alpha=-ctx.rates[i] * scale / denominator)
+        if divide:
+            torch._foreach_addcdiv_(
+                [ctx.params[i] for i in divide],
+                [q.numerators[i] for i in divide],
+                [q.denominators[i] for i in divide],
+                [-ctx.rates[i] * q.scales[i] for i in divide],
+            )
+        if multiply:
+            torch._foreach_addcmul_(
+                [ctx.params[i] for i in multiply],
+                [q.numerators[i] for i in multiply],
+                [q.scales[i] for i in multiply],
+                [-ctx.rates[i] / q.denominators[i] for i in multiply],
+            )

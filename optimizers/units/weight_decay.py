@@ -24,10 +24,20 @@ class WeightDecay(Unit):
             return
         chosen = [i for i in range(len(ctx.params)) if self.applies is None or self.applies(ctx, i)]
         if ctx.group["decoupled_weight_decay"]:
-            for i in chosen:
-                ctx.params[i].mul_(1.0 - ctx.rates[i] * wd)
+            if ctx.foreach:
+                torch._foreach_mul_(
+                    [ctx.params[i] for i in chosen], [1.0 - ctx.rates[i] * wd for i in chosen]
+                )
+            else:
+                for i in chosen:
+                    ctx.params[i].mul_(1.0 - ctx.rates[i] * wd)
         elif ctx.foreach and len(chosen) == len(ctx.params):
-            ctx.grads = list(torch._foreach_add(ctx.grads, ctx.params, alpha=wd))
+            ctx.grads = ctx.compute("grad", "add", ctx.grads, ctx.params, alpha=wd)
+        elif ctx.foreach and ctx.on_cpu:
+            for i in chosen:
+                ctx.grads[i] = torch.add(
+                    ctx.grads[i], ctx.params[i], alpha=wd, out=ctx.buffer("grad", i)
+                )
         else:
             for i in chosen:
                 ctx.grads[i] = ctx.grads[i].add(ctx.params[i], alpha=wd)
