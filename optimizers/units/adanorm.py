@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimizers.units.context import GroupStep, Unit
+from optimizers.units.context import GroupStep, Unit, by_kind
 
 
 class GradientNormCorrection(Unit):
@@ -29,12 +29,20 @@ class GradientNormCorrection(Unit):
 
     def __call__(self, ctx: GroupStep) -> None:
         gamma = ctx.group["gamma"]
-        if ctx.group["norm_scope"] == "global":
-            ratios = self._global_ratios(ctx, gamma)
-        else:
-            ratios = self._tensor_ratios(ctx, gamma)
-        corrected = [g * r for g, r in zip(ctx.grads, ratios, strict=True)]
         where = ctx.group["corrected_moments"]
+        if ctx.foreach:
+            ratios = self._multi_tensor_ratios(ctx, gamma)
+            if where == "first":
+                # s_t only feeds m_t, which is updated next: a workspace buffer will do.
+                corrected = ctx.compute("work", "mul", ctx.grads, ratios)
+            else:
+                corrected = [g * r for g, r in zip(ctx.grads, ratios, strict=True)]
+        else:
+            if ctx.group["norm_scope"] == "global":
+                ratios = self._global_ratios(ctx, gamma)
+            else:
+                ratios = self._tensor_ratios(ctx, gamma)
+            corrected = [g * r for g, r in zip(ctx.grads, ratios, strict=True)]
         if where in ("first", "both"):
             ctx.first_inputs = corrected
         if where in ("second", "both"):
@@ -47,12 +55,9 @@ class GradientNormCorrection(Unit):
         return torch.where(ema > norm, ema / safe_norm, torch.ones_like(norm))
 
     def _tensor_ratios(self, ctx: GroupStep, gamma: float) -> list[Tensor]:
-        if ctx.foreach:
-            norms = torch._foreach_norm(ctx.grads)
-        else:
-            norms = [torch.linalg.vector_norm(g) for g in ctx.grads]
         ratios = []
-        for state, norm in zip(ctx.states, norms, strict=True):
+        for g, state in zip(ctx.grads, ctx.states, strict=True):
+            norm = torch.linalg.vector_norm(g)
             ema = state["norm_ema"]
             ema.mul_(gamma).add_((1.0 - gamma) * norm)
             ratios.append(self._ratio(ema, norm))
@@ -64,3 +69,23 @@ class GradientNormCorrection(Unit):
         ema = ctx.first_state.setdefault("global_norm_ema", torch.zeros_like(norm))
         ema.mul_(gamma).add_((1.0 - gamma) * norm)
         return [self._ratio(ema, norm)] * len(ctx.grads)
+
+    def _multi_tensor_ratios(self, ctx: GroupStep, gamma: float) -> list[Tensor]:
+        # The same arithmetic as the two methods above, on one stacked vector of
+        # norms per (device, dtype) instead of per 0-d tensor, and with the norms
+        # the finiteness check already took where g is still the raw gradient.
+        norms = ctx.norms(ctx.grads)
+        if ctx.group["norm_scope"] == "global":
+            norm = torch.linalg.vector_norm(torch.stack(norms))
+            ema = ctx.first_state.setdefault("global_norm_ema", torch.zeros_like(norm))
+            ema.mul_(gamma).add_((1.0 - gamma) * norm)
+            return [self._ratio(ema, norm)] * len(ctx.grads)
+        ratios: list[Tensor] = [None] * len(norms)  # type: ignore[list-item]
+        for indices in by_kind(norms):
+            kind_norms = torch.stack([norms[i] for i in indices])
+            emas = [ctx.states[i]["norm_ema"] for i in indices]
+            updated = torch.stack(emas).mul_(gamma).add_((1.0 - gamma) * kind_norms)
+            torch._foreach_copy_(emas, list(updated.unbind()))
+            for i, ratio in zip(indices, self._ratio(updated, kind_norms).unbind(), strict=True):
+                ratios[i] = ratio
+        return ratios

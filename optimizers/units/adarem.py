@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimizers.units.context import GroupStep, Unit, zeros_like
+from optimizers.units.context import GroupStep, Quotient, Unit, zeros_like
 
 
 def lambda_exponent(ctx: GroupStep, i: int) -> int:
@@ -33,9 +33,15 @@ class AdaRemModulation(Unit):
     def __call__(self, ctx: GroupStep) -> None:
         lam, eps = ctx.group["lam"], ctx.group["eps"]
         momenta = [state["momentum"] for state in ctx.states]
-        peaks = [m.abs().max() if m.numel() else m.new_zeros(()) for m in momenta]
+        if ctx.foreach:
+            peaks = _peaks(momenta)
+        else:
+            peaks = [m.abs().max() if m.numel() else m.new_zeros(()) for m in momenta]
         if ctx.group["max_scope"] == "global":
             peaks = [torch.stack(peaks).max()] * len(peaks)
+        if ctx.foreach and eps > 0:
+            self._multi_tensor(ctx, momenta, peaks, lam, eps)
+            return
         directions = []
         for i, (g, m, peak) in enumerate(zip(ctx.grads, momenta, peaks, strict=True)):
             denominator = g.abs() * peak + eps
@@ -45,11 +51,45 @@ class AdaRemModulation(Unit):
             directions.append(a * g)
         ctx.directions = directions
 
+    @staticmethod
+    def _multi_tensor(
+        ctx: GroupStep, momenta: list[Tensor], peaks: list[Tensor], lam: float, eps: float
+    ) -> None:
+        # The arithmetic of the loop above, pass by pass in two workspace buffers;
+        # ε > 0 makes every denominator positive, so the guard drops out, and the
+        # step a ⊙ g is left to ApplyUpdate as one addcmul.
+        grads = ctx.grads
+        denominators = ctx.compute("work", "abs", grads)
+        torch._foreach_mul_(denominators, peaks)
+        torch._foreach_add_(denominators, eps)
+        modulation = ctx.compute("work2", "mul", grads, momenta)
+        torch._foreach_div_(modulation, denominators)
+        torch._foreach_mul_(modulation, [lam ** lambda_exponent(ctx, i) for i in range(len(grads))])
+        torch._foreach_add_(modulation, 1.0)
+        ctx.pending = Quotient(numerators=grads, scales=modulation, denominators=[1.0] * len(grads))
+
+
+def _peaks(momenta: list[Tensor]) -> list[Tensor]:
+    # max|m| = max(-min m, max m): one read per tensor with aminmax, against a
+    # read and a write of |m| (and much slower than both, the ∞-norm kernel).
+    peaks = []
+    for m in momenta:
+        if m.numel() == 0:
+            peaks.append(m.new_zeros(()))
+            continue
+        low, high = torch.aminmax(m)
+        peaks.append(torch.maximum(high, low.neg()))
+    return peaks
+
 
 class MomentumAfterUpdate(Unit):
     """``m_{t+1} = β m_t + (1-β) g_t``, run after the parameter update (Alg. 1, last line)."""
 
     def __call__(self, ctx: GroupStep) -> None:
         beta = ctx.group["beta"]
-        for g, state in zip(ctx.grads, ctx.states, strict=True):
-            state["momentum"].lerp_(g, 1.0 - beta)
+        momenta = [state["momentum"] for state in ctx.states]
+        if ctx.foreach:
+            torch._foreach_lerp_(momenta, ctx.grads, 1.0 - beta)
+            return
+        for g, m in zip(ctx.grads, momenta, strict=True):
+            m.lerp_(g, 1.0 - beta)

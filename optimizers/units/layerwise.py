@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from optimizers.units.context import GroupStep, Unit
+from optimizers.units.context import GroupStep, Quotient, Unit
 from optimizers.units.update import bias_corrections, divide_where_positive
 
 
@@ -20,6 +20,9 @@ class LayerMeanStepSize(Unit):
     def __call__(self, ctx: GroupStep) -> None:
         eps_outside = ctx.group["eps_mode"] in ("outside", "both")
         eps = ctx.group["eps"]
+        if ctx.foreach and eps > 0:
+            self._multi_tensor(ctx, eps if eps_outside else 0.0)
+            return
         directions = []
         for i, state in enumerate(ctx.states):
             bc1, bc2 = bias_corrections(ctx, i)
@@ -30,3 +33,22 @@ class LayerMeanStepSize(Unit):
             layer_step = sizes.mean()
             directions.append(state["exp_avg"] * (layer_step / bc1))
         ctx.directions = directions
+
+    @staticmethod
+    def _multi_tensor(ctx: GroupStep, eps_outside: float) -> None:
+        # The loop above pass by pass in a workspace buffer (1/root is the same
+        # division as ones/root); ε > 0 keeps roots positive, so no guard. The
+        # step m · (γ_l/bc1) is left to ApplyUpdate as one addcmul.
+        corrections = ctx.bias_corrections
+        squares = [state["exp_avg_sq"] for state in ctx.states]
+        roots = ctx.compute("work", "div", squares, [bc2 for _, bc2 in corrections])
+        torch._foreach_sqrt_(roots)
+        if eps_outside:
+            torch._foreach_add_(roots, eps_outside)
+        torch._foreach_reciprocal_(roots)
+        scales = [size.mean() / bc1 for size, (bc1, _) in zip(roots, corrections, strict=True)]
+        ctx.pending = Quotient(
+            numerators=[state["exp_avg"] for state in ctx.states],
+            scales=scales,
+            denominators=[1.0] * len(scales),
+        )

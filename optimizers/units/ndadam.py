@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 from optimizers.units.context import GroupStep, Unit
@@ -28,8 +29,28 @@ class TangentProjection(Unit):
             if not self.applies(ctx, i):
                 continue
             rows, grad_rows = as_rows(p), as_rows(g)
+            if ctx.foreach:
+                # Row dot products as one batched matrix product (a read of g and
+                # w, no product tensor), and g - (g·w)w as one addcmul into the
+                # workspace: two passes where the lines below take four.
+                n, width = rows.shape
+                radial = torch.bmm(grad_rows.reshape(n, 1, width), rows.reshape(n, width, 1))
+                tangent = torch.addcmul(
+                    grad_rows, rows, radial.reshape(n, 1), value=-1.0, **_into(ctx, i, g)
+                )
+                ctx.grads[i] = tangent.reshape(g.shape)
+                continue
             radial = (grad_rows * rows).sum(dim=1, keepdim=True)
             ctx.grads[i] = (grad_rows - radial * rows).reshape(g.shape)
+
+
+def _into(ctx: GroupStep, i: int, g: Tensor) -> dict[str, Tensor]:
+    # The "grad" workspace buffer as out=, where a row view of it exists (on the
+    # CPU: see GroupStep.buffers); otherwise let addcmul allocate.
+    if not (ctx.on_cpu and g.is_contiguous()):
+        return {}
+    buffer = ctx.buffer("grad", i)
+    return {"out": as_rows(buffer)} if buffer.is_contiguous() else {}
 
 
 class ScalarSetRate(Unit):

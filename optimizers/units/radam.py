@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from optimizers.units.context import GroupStep, Unit
+import torch
+
+from optimizers.units.context import GroupStep, Quotient, Scalar, Unit
 from optimizers.units.update import bias_corrections, divide_where_positive
 
 
@@ -41,13 +43,14 @@ class RectifiedStep(Unit):
         inclusive = ctx.group["threshold_inclusive"]
         eps = ctx.group["eps"]
         eps_outside = ctx.group["eps_mode"] in ("outside", "both")
+        if ctx.foreach and eps > 0:
+            self._multi_tensor(ctx, threshold, inclusive, eps if eps_outside else 0.0)
+            return
         directions = []
         for i, state in enumerate(ctx.states):
             bc1, _ = bias_corrections(ctx, i)
             m = state["exp_avg"]
-            _, rho_t = sma_length(beta2, ctx.steps[i])
-            rectified = rho_t >= threshold if inclusive else rho_t > threshold
-            if rectified:
+            if _rectified(beta2, ctx.steps[i], threshold, inclusive):
                 denominator = state["exp_avg_sq"].sqrt()
                 if eps_outside:
                     denominator.add_(eps)
@@ -56,3 +59,37 @@ class RectifiedStep(Unit):
             else:
                 directions.append(m / bc1)
         ctx.directions = directions
+
+    @staticmethod
+    def _multi_tensor(ctx: GroupStep, threshold: float, inclusive: bool, eps: float) -> None:
+        # The same step as a Quotient: m·(r/bc1)/(sqrt(v) + ε) where rectified and
+        # m·1/bc1 (a number as denominator, so the step is exactly m̂) elsewhere.
+        beta2 = ctx.group["betas"][1]
+        averages = [state["exp_avg"] for state in ctx.states]
+        scales: list[Scalar] = []
+        denominators: list[Scalar] = []
+        rectified = []
+        for i, t in enumerate(ctx.steps):
+            bc1, _ = bias_corrections(ctx, i)
+            if _rectified(beta2, t, threshold, inclusive):
+                rectified.append(i)
+                scales.append(rectification(beta2, t) / bc1)
+                denominators.append(1.0)  # the root of v, filled in below
+            else:
+                scales.append(1.0)
+                denominators.append(bc1)
+        if rectified:
+            # Roots of every v (tensors share t unless some skipped steps, so
+            # normally all or none are rectified).
+            roots = ctx.compute("work", "sqrt", [state["exp_avg_sq"] for state in ctx.states])
+            chosen = [roots[i] for i in rectified]
+            if eps:
+                torch._foreach_add_(chosen, eps)
+            for i, root in zip(rectified, chosen, strict=True):
+                denominators[i] = root
+        ctx.pending = Quotient(numerators=averages, scales=scales, denominators=denominators)
+
+
+def _rectified(beta2: float, t: int, threshold: float, inclusive: bool) -> bool:
+    _, rho_t = sma_length(beta2, t)
+    return rho_t >= threshold if inclusive else rho_t > threshold

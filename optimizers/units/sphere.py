@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from optimizers.units.context import GroupStep, Unit
+from optimizers.units.context import GroupStep, Unit, by_kind
 
 
 def retract(x: Tensor, radius: Tensor | float, rows: bool) -> None:
@@ -36,6 +36,25 @@ class SphereRetraction(Unit):
         self.rows = rows
 
     def __call__(self, ctx: GroupStep) -> None:
-        for i, (p, state) in enumerate(zip(ctx.params, ctx.states, strict=True)):
-            if self.applies(ctx, i):
-                retract(p, 1.0 if self.rows else state["radius"], self.rows)
+        chosen = [i for i in range(len(ctx.params)) if self.applies(ctx, i)]
+        if ctx.foreach and not self.rows and chosen:
+            self._multi_tensor(ctx, chosen)
+            return
+        for i in chosen:
+            retract(ctx.params[i], 1.0 if self.rows else ctx.states[i]["radius"], self.rows)
+
+    @staticmethod
+    def _multi_tensor(ctx: GroupStep, chosen: list[int]) -> None:
+        # retract() for whole tensors, with the norms of one multi-tensor call
+        # and the factors R/‖θ‖ computed on one stacked vector per kind.
+        params = [ctx.params[i] for i in chosen]
+        norms = torch._foreach_norm(params)
+        factors: list[Tensor] = [None] * len(params)  # type: ignore[list-item]
+        for indices in by_kind(norms):
+            norm = torch.stack([norms[j] for j in indices])
+            radius = torch.stack([ctx.states[chosen[j]]["radius"] for j in indices])
+            positive = norm > 0
+            factor = torch.where(positive, radius / torch.where(positive, norm, 1.0), 1.0)
+            for j, f in zip(indices, factor.unbind(), strict=True):
+                factors[j] = f
+        torch._foreach_mul_(params, factors)
