@@ -5,28 +5,71 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from optimizers.units.context import GroupStep, Unit
+from optimizers.units.context import GroupStep, Unit, by_kind
+
+
+def inner(x: Tensor, y: Tensor) -> Tensor:
+    """``⟨x, y⟩`` over the whole tensor."""
+    return torch.sum(x * y)
+
+
+def squared_norm(x: Tensor) -> Tensor:
+    """``‖x‖²`` over the whole tensor."""
+    return torch.linalg.vector_norm(x).square()
+
+
+def ratio_or_zero(numerator: Tensor, denominator: Tensor) -> Tensor:
+    """``numerator / denominator``, and 0 where the denominator is exactly 0.
+
+    A projection onto the zero vector with ξ = 0 is the zero vector, the limit
+    as ξ → 0.
+    """
+    positive = denominator > 0
+    return torch.where(positive, numerator / torch.where(positive, denominator, 1.0), 0.0)
 
 
 def project(x: Tensor, onto: Tensor, xi: float) -> Tensor:
-    """``⟨onto, x⟩ / (‖onto‖² + ξ) · onto``: x projected onto the line of ``onto``.
+    """``⟨onto, x⟩ / (‖onto‖² + ξ) · onto``: x projected onto the line of ``onto``."""
+    return onto * ratio_or_zero(inner(onto, x), squared_norm(onto) + xi)
 
-    When the denominator is exactly zero (ξ = 0 and ``onto`` = 0) the
-    projection is the zero vector, the limit as ξ → 0.
+
+def projection_coefficients(
+    cross: Tensor, m_sq: Tensor, g_sq: Tensor, k: int, xi: float
+) -> tuple[Tensor, Tensor]:
+    """``(μ, ν)`` with ``m^(k) = μ·X`` and ``g^(k) = ν·Y``, ``(X, Y) = (m, g)`` for even k
+    and ``(g, m)`` for odd k, from ``⟨m, g⟩``, ``‖m‖²`` and ``‖g‖²``.
+
+    Eq. 12 makes m^(j+1) a multiple of g^(j) and eq. 13 makes g^(j+1) a multiple
+    of m^(j), so the pair is always (μ X, ν Y) and each round only swaps X and Y
+    and updates two scalars: with ``c = ⟨m^(j), g^(j)⟩ = μν⟨m, g⟩``,
+    ``μ' = ν · c/(ν²‖Y‖² + ξ)`` and ``ν' = μ · c/(μ²‖X‖² + ξ)``. Works elementwise,
+    so the arguments may be 0-d (one layer) or vectors (many layers at once).
     """
-    denominator = torch.sum(onto * onto) + xi
-    coefficient = torch.sum(onto * x) / torch.where(denominator > 0, denominator, 1.0)
-    return onto * torch.where(denominator > 0, coefficient, 0.0)
+    mu = nu = torch.ones_like(cross)
+    x_sq, y_sq = m_sq, g_sq
+    for _ in range(k):
+        c = mu * nu * cross
+        mu, nu = (
+            nu * ratio_or_zero(c, nu * nu * y_sq + xi),
+            mu * ratio_or_zero(c, mu * mu * x_sq + xi),
+        )
+        x_sq, y_sq = y_sq, x_sq
+    return mu, nu
 
 
 def mutual_projections(m: Tensor, g: Tensor, k: int, xi: float) -> tuple[Tensor, Tensor]:
     """``(m^(K), g^(K))`` of eqs. 12-13: each of the pair projected onto the other, K times.
 
-    Both new vectors are computed from the previous pair (a simultaneous update).
+    Both new vectors are computed from the previous pair (a simultaneous
+    update). The rounds run on scalars (:func:`projection_coefficients`): the
+    vectors are formed once at the end, instead of K times with two inner
+    products each.
     """
-    for _ in range(k):
-        m, g = project(m, g, xi), project(g, m, xi)
-    return m, g
+    if k == 0:
+        return m, g
+    mu, nu = projection_coefficients(inner(m, g), squared_norm(m), squared_norm(g), k, xi)
+    x, y = (g, m) if k % 2 else (m, g)
+    return x * mu, y * nu
 
 
 class MutualProjectionResidual(Unit):
@@ -38,11 +81,32 @@ class MutualProjectionResidual(Unit):
 
     def __call__(self, ctx: GroupStep) -> None:
         k, xi = ctx.group["K"], ctx.group["xi"]
+        if ctx.foreach:
+            self._multi_tensor(ctx, k, xi)
+            return
         statistics = []
         for g, state in zip(ctx.squared_inputs(), ctx.states, strict=True):
             m_k, g_k = mutual_projections(state["exp_avg"], g, k, xi)
             statistics.append((m_k - g_k).square_())
         ctx.statistics = statistics
+
+    @staticmethod
+    def _multi_tensor(ctx: GroupStep, k: int, xi: float) -> None:
+        # Bit for bit the loop above (the invariant checks compare the recorded
+        # statistic with mutual_projections): the same reductions per tensor,
+        # the coefficient recurrence on one stacked vector per kind, and the
+        # residual formed in two workspace buffers.
+        inputs = ctx.squared_inputs()
+        averages = [state["exp_avg"] for state in ctx.states]
+        if k == 0:
+            residuals = ctx.compute("work", "sub", averages, inputs)
+        else:
+            mu, nu = _coefficients(ctx, averages, inputs, k, xi)
+            x, y = (inputs, averages) if k % 2 else (averages, inputs)
+            residuals = ctx.compute("work", "mul", x, mu)
+            torch._foreach_sub_(residuals, ctx.compute("work2", "mul", y, nu))
+        torch._foreach_mul_(residuals, residuals)
+        ctx.statistics = residuals
 
 
 class ProjectedGradientSquare(Unit):
@@ -50,7 +114,38 @@ class ProjectedGradientSquare(Unit):
 
     def __call__(self, ctx: GroupStep) -> None:
         xi = ctx.group["xi"]
+        if ctx.foreach:
+            # One round of the recurrence gives ν = ⟨m, g⟩/(‖m‖² + ξ), g^p = ν m.
+            averages = [state["exp_avg"] for state in ctx.states]
+            _, nu = _coefficients(ctx, averages, ctx.squared_inputs(), 1, xi)
+            projected = ctx.compute("work", "mul", averages, nu)
+            torch._foreach_mul_(projected, projected)
+            ctx.statistics = projected
+            return
         ctx.statistics = [
             project(g, state["exp_avg"], xi).square_()
             for g, state in zip(ctx.squared_inputs(), ctx.states, strict=True)
         ]
+
+
+def _coefficients(
+    ctx: GroupStep, averages: list[Tensor], inputs: list[Tensor], k: int, xi: float
+) -> tuple[list[Tensor], list[Tensor]]:
+    """Per tensor ``(μ, ν)`` of :func:`projection_coefficients`, as 0-d tensors."""
+    # ⟨m, g⟩ as inner() computes it: the product (in the workspace), then its sum.
+    cross = [product.sum() for product in ctx.compute("work", "mul", averages, inputs)]
+    m_norms = torch._foreach_norm(averages)
+    g_norms = ctx.norms(inputs)
+    mu: list[Tensor] = [None] * len(cross)  # type: ignore[list-item]
+    nu: list[Tensor] = [None] * len(cross)  # type: ignore[list-item]
+    for indices in by_kind(cross):
+        kind_mu, kind_nu = projection_coefficients(
+            torch.stack([cross[i] for i in indices]),
+            torch.stack([m_norms[i] for i in indices]).square(),
+            torch.stack([g_norms[i] for i in indices]).square(),
+            k,
+            xi,
+        )
+        for i, a, b in zip(indices, kind_mu.unbind(), kind_nu.unbind(), strict=True):
+            mu[i], nu[i] = a, b
+    return mu, nu
