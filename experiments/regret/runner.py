@@ -18,8 +18,9 @@ of instance 0 (trajectory plots).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -76,7 +77,6 @@ class RawRun:
     ratio_max: np.ndarray  # (A, B, H) max_t e_t/‖g_t‖₂
     seconds: float = 0.0
     steps_x_instances: float = 0.0
-    extra: dict = field(default_factory=dict)
 
     @property
     def regret(self) -> np.ndarray:
@@ -120,8 +120,6 @@ def run_problem(
     per_decade: int = 20,
 ) -> RawRun:
     """Run ``arms`` on instances ``seeds`` of ``problem`` for T steps (``progress(steps_done)``)."""
-    import time
-
     start = time.perf_counter()
     instances = problem.instances(seeds)
     horizons = horizon_grid(T, per_decade)
