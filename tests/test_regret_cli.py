@@ -31,8 +31,8 @@ def test_cli_smoke(tmp_path, monkeypatch) -> None:
         assert set(r.evidence["problems_covered"]) == {"reddi-periodic", "quadratic-drift"}
     for key in ("reddi-periodic", "quadratic-drift"):
         for kind in ("regret", "iterates"):
-            assert (out / "regret" / f"{key}_{kind}.png").stat().st_size > 1000
-        summary = json.loads((out / "regret" / f"{key}.json").read_text())["summary"]
+            assert (out / "regret" / "custom" / f"{key}_{kind}.png").stat().st_size > 1000
+        summary = json.loads((out / "regret" / "custom" / f"{key}.json").read_text())["summary"]
         assert summary["T"] == 400 and len(summary["arms"]) == 7
         control = next(a for a in summary["arms"] if a["label"] == "OGD")
         assert control["bounds"]["zinkevich"]["respected"]

@@ -7,9 +7,10 @@
         --horizon 500000
 
 Writes ``<out>/regret.json`` (the verdicts, common results format),
-``<out>/regret/<problem>.{json,npz}`` (per-problem results, reused on a rerun
-with the same configuration unless ``--fresh``) and
-``<out>/regret/<problem>_{regret,iterates}.png``. The exit status is 0
+``<out>/regret/<size>/<problem>.{json,npz}`` (per-problem results, reused on a
+rerun with the same configuration unless ``--fresh``; ``<size>`` is quick, full,
+or custom with ``--horizon``/``--instances``) and
+``<out>/regret/<size>/<problem>_{regret,iterates}.png``. The exit status is 0
 whatever the verdicts: a falsified claim is a result.
 """
 
@@ -65,6 +66,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     args.mode = "full" if args.full else "quick"
+    custom = args.horizon is not None or args.instances is not None or args.first_seed != 0
+    args.size_dir = "custom" if custom else args.mode
     args.claim_list = [c.strip() for c in args.claims.split(",") if c.strip()] or list(CLAIMS)
     args.problem_list = [p.strip() for p in args.problems.split(",") if p.strip()] or list(PROBLEMS)
     for name, chosen, known in (
@@ -139,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             "T": size.T,
             "seeds": seeds,
         }
-        stored = None if args.fresh else store.load(args.out, key, config)
+        stored = None if args.fresh else store.load(args.out, args.size_dir, key, config)
         if stored is not None:
             summaries[key] = stored[0]
             console.print(
@@ -167,9 +170,9 @@ def main(argv: list[str] | None = None) -> int:
 
             raw = run_problem(problem, arms, size.T, config["seeds"], progress=advance)
             summary, arrays = summarise(problem, arms, raw)
-            store.save(args.out, key, config, summary, arrays)
+            store.save(args.out, args.size_dir, key, config, summary, arrays)
             if not args.no_plots:
-                plot_problem(key, summary, arrays, store.problem_dir(args.out))
+                plot_problem(key, summary, arrays, store.problem_dir(args.out, args.size_dir))
             summaries[key] = summary
             progress.update(task, visible=False)
             console.print(

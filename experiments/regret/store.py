@@ -1,7 +1,9 @@
 """Per-problem results on disk, written as each problem finishes and reused on a rerun.
 
-``<out>/regret/<problem>.json`` holds the run's configuration and its summary,
-``<out>/regret/<problem>.npz`` the arrays the plots need. A rerun whose
+``<out>/regret/<size>/<problem>.json`` holds the run's configuration and its
+summary, ``<out>/regret/<size>/<problem>.npz`` the arrays the plots need
+(``<size>``: ``quick``, ``full``, or ``custom`` when ``--horizon`` or
+``--instances`` override the sizes, so that the sizes never overwrite each other). A rerun whose
 configuration (problem parameters, arms and hyperparameters, T, seeds, the
 schema version) matches the stored one reuses the result instead of running
 again; ``--fresh`` ignores stored results. Both files are written to a
@@ -21,9 +23,9 @@ import numpy as np
 SCHEMA = 1
 
 
-def problem_dir(out_dir: str | os.PathLike) -> Path:
-    """``<out>/regret``, created if needed."""
-    path = Path(out_dir) / "regret"
+def problem_dir(out_dir: str | os.PathLike, size: str) -> Path:
+    """``<out>/regret/<size>``, created if needed."""
+    path = Path(out_dir) / "regret" / size
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -33,9 +35,11 @@ def _normalise(config: dict[str, Any]) -> Any:
     return json.loads(json.dumps({"schema": SCHEMA, **config}, default=float))
 
 
-def load(out_dir: str | os.PathLike, key: str, config: dict[str, Any]) -> tuple[dict, dict] | None:
+def load(
+    out_dir: str | os.PathLike, size: str, key: str, config: dict[str, Any]
+) -> tuple[dict, dict] | None:
     """The stored ``(summary, arrays)`` of problem ``key`` if its configuration is ``config``."""
-    folder = Path(out_dir) / "regret"
+    folder = Path(out_dir) / "regret" / size
     meta, data = folder / f"{key}.json", folder / f"{key}.npz"
     if not (meta.exists() and data.exists()):
         return None
@@ -51,10 +55,15 @@ def load(out_dir: str | os.PathLike, key: str, config: dict[str, Any]) -> tuple[
 
 
 def save(
-    out_dir: str | os.PathLike, key: str, config: dict[str, Any], summary: dict, arrays: dict
+    out_dir: str | os.PathLike,
+    size: str,
+    key: str,
+    config: dict[str, Any],
+    summary: dict,
+    arrays: dict,
 ) -> Path:
     """Write the summary and arrays of problem ``key`` atomically; returns the JSON path."""
-    folder = problem_dir(out_dir)
+    folder = problem_dir(out_dir, size)
     with tempfile.NamedTemporaryFile("wb", dir=folder, suffix=".npz.tmp", delete=False) as fh:
         np.savez_compressed(fh, **arrays)
         tmp_npz = Path(fh.name)
