@@ -61,6 +61,9 @@ OPTION_CASES = (
     + [(n, {"xi": 0.0}) for n in ("Aida", "AidaGrad", "LAida")]
     + [("SGDM", {"nesterov": True}), ("SGDM", {"dampening": 0.5}), ("SGDM", {"momentum": 0.0})]
     + [(n, {"betas": (0.0, 0.5)}) for n in ("Adam", "AdaBelief", "Aida", "RAdam")]
+    # β < 1/2 where 1 - (1 - β) is not β in floating point: the EMA must still use β itself.
+    + [(n, {"betas": (1e-16, 1e-16)}) for n in ("Adam", "AdamNorm", "AdaBelief", "LAdam")]
+    + [("AdaRem", {"beta": 1e-16}), ("AdaRemS", {"beta": 0.3})]
 )
 
 

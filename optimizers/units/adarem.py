@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from optimizers.units.context import GroupStep, Quotient, Unit, zeros_like
+from optimizers.units.moments import ema_, foreach_ema_
 
 
 def lambda_exponent(ctx: GroupStep, i: int) -> int:
@@ -89,7 +90,7 @@ class MomentumAfterUpdate(Unit):
         beta = ctx.group["beta"]
         momenta = [state["momentum"] for state in ctx.states]
         if ctx.foreach:
-            torch._foreach_lerp_(momenta, ctx.grads, 1.0 - beta)
+            foreach_ema_(momenta, ctx.grads, beta)
             return
         for g, m in zip(ctx.grads, momenta, strict=True):
-            m.lerp_(g, 1.0 - beta)
+            ema_(m, g, beta)

@@ -11,6 +11,29 @@ from torch import Tensor
 from optimizers.units.context import GroupStep, Unit, zeros_like
 
 
+def ema_(average: Tensor, value: Tensor, beta: float) -> None:
+    """``average ← β·average + (1-β)·value`` in place.
+
+    ``lerp`` with weight ``1-β`` is one kernel, and exact in its weight when
+    β ≥ 1/2 (then ``1-β`` is representable exactly). For a smaller β the lerp
+    uses ``fl(1 - fl(1-β))`` in place of β, which is not β (β = 1e-16 would act
+    as 1.1e-16), so the two products are formed explicitly.
+    """
+    if beta >= 0.5:
+        average.lerp_(value, 1.0 - beta)
+    else:
+        average.mul_(beta).add_(value, alpha=1.0 - beta)
+
+
+def foreach_ema_(averages: list[Tensor], values: list[Tensor], beta: float) -> None:
+    """:func:`ema_` over lists of tensors with multi-tensor kernels."""
+    if beta >= 0.5:
+        torch._foreach_lerp_(averages, values, 1.0 - beta)
+    else:
+        torch._foreach_mul_(averages, beta)
+        torch._foreach_add_(averages, values, alpha=1.0 - beta)
+
+
 class FirstMoment(Unit):
     """``m_t = β1 m_{t-1} + (1-β1) x_t`` with x_t the gradient or AdaNorm's s_t (eq. 5)."""
 
@@ -22,10 +45,10 @@ class FirstMoment(Unit):
         averages = [state["exp_avg"] for state in ctx.states]
         inputs = ctx.moment_inputs()
         if ctx.foreach:
-            torch._foreach_lerp_(averages, inputs, 1.0 - beta1)
+            foreach_ema_(averages, inputs, beta1)
         else:
             for m, x in zip(averages, inputs, strict=True):
-                m.lerp_(x, 1.0 - beta1)
+                ema_(m, x, beta1)
 
 
 class GradientSquare(Unit):
@@ -89,14 +112,14 @@ class SecondMoment(Unit):
             ]
             # The same lerp and ε as below, one multi-tensor call each (per-layer
             # and per-row buffers are small: the saving is in calls, not bytes).
-            torch._foreach_lerp_(squares, reduced, 1.0 - beta2)
+            foreach_ema_(squares, reduced, beta2)
             if eps_inside:
                 torch._foreach_add_(squares, eps)
             return
         for i, (p, q, state) in enumerate(zip(ctx.params, ctx.statistics, ctx.states, strict=True)):
             reduced = _reduce(q, p, self._reduction_for(ctx, i))
             v = _second_moment(state, reduced)
-            v.lerp_(reduced, 1.0 - beta2)
+            ema_(v, reduced, beta2)
             if eps_inside:
                 v.add_(eps)
 
