@@ -68,6 +68,16 @@ def theory(session: nox.Session) -> None:
     session.run("python", "-m", "theory", "--out", "results", *session.posargs)
 
 
+@nox.session(python=PYTHON)
+def regret(session: nox.Session) -> None:
+    """Online-convex regret experiments (AN-7, AN-8, AR-7): verdicts and plots in results/.
+
+    Quick by default (about 2 minutes on 2 cores); ``nox -s regret -- --full`` for T = 10^6.
+    """
+    _install(session)
+    session.run("python", "-m", "experiments.regret", *session.posargs)
+
+
 @nox.session(name="train-smoke", python=PYTHON)
 def train_smoke(session: nox.Session) -> None:
     """A training study at toy size, seconds long: the loop, probes and verdict plumbing."""
