@@ -109,8 +109,17 @@ def _training(mode: str, ids: list[str], out: Path, gpu: bool) -> list[list[str]
     # or data without spending CPU time on their reduced studies.
     skip = [] if mode == "full" else ["--skip-scale-bound"]
     commands = [
-        _python("-m", "experiments.training", "--claims", ",".join(ids), "--scale", "reduced",
-                *size[mode], *skip, *common)
+        _python(
+            "-m",
+            "experiments.training",
+            "--claims",
+            ",".join(ids),
+            "--scale",
+            "reduced",
+            *size[mode],
+            *skip,
+            *common,
+        )
     ]
     if gpu:
         commands.append(
