@@ -95,18 +95,18 @@ class MutualProjectionResidual(Unit):
         # Bit for bit the loop above (the invariant checks compare the recorded
         # statistic with mutual_projections): the same reductions per tensor,
         # the coefficient recurrence on one stacked vector per kind, and the
-        # residual formed in two workspace buffers.
+        # residual formed in two workspace buffers (not with addcmul, whose
+        # fused multiply-add rounds differently).
         inputs = ctx.squared_inputs()
         averages = [state["exp_avg"] for state in ctx.states]
         if k == 0:
-            residuals = ctx.compute("work", "sub", averages, inputs)
-        else:
-            mu, nu = _coefficients(ctx, averages, inputs, k, xi)
-            x, y = (inputs, averages) if k % 2 else (averages, inputs)
-            residuals = ctx.compute("work", "mul", x, mu)
-            torch._foreach_sub_(residuals, ctx.compute("work2", "mul", y, nu))
-        torch._foreach_mul_(residuals, residuals)
-        ctx.statistics = residuals
+            ctx.statistics = ctx.squared_differences("work", averages, inputs)
+            return
+        mu, nu = _coefficients(ctx, averages, inputs, k, xi)
+        x, y = (inputs, averages) if k % 2 else (averages, inputs)
+        ctx.statistics = ctx.squared_differences(
+            "work", ctx.compute("work", "mul", x, mu), ctx.compute("work2", "mul", y, nu)
+        )
 
 
 class ProjectedGradientSquare(Unit):

@@ -170,6 +170,22 @@ class GroupStep:
             return outs
         return list(getattr(torch, f"_foreach_{op}")(*args, **kwargs))
 
+    def squared_differences(self, slot: str, a: list[Tensor], b: list[Tensor]) -> list[Tensor]:
+        """``(a_i - b_i)²`` per tensor, bit for bit ``(a - b).square()``.
+
+        On the CPU in one pass per tensor: ``mse_loss`` without reduction is
+        exactly that elementwise kernel (difference, then its square) and takes
+        ``out=``; elsewhere two foreach ops.
+        """
+        if self.on_cpu:
+            outs = self.buffers(slot)
+            for x, y, out in zip(a, b, outs, strict=True):
+                torch._C._nn.mse_loss(x, y, 0, out=out)  # 0: no reduction
+            return outs
+        differences = list(torch._foreach_sub(a, b))
+        torch._foreach_mul_(differences, differences)
+        return differences
+
 
 def _entry(arg: Any, i: int) -> Any:
     return arg[i] if isinstance(arg, list | tuple) else arg

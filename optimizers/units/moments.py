@@ -72,9 +72,7 @@ class BeliefResidualSquare(Unit):
         averages = [state["exp_avg"] for state in ctx.states]
         inputs = ctx.squared_inputs()
         if ctx.foreach:
-            residuals = ctx.compute("work", "sub", inputs, averages)
-            torch._foreach_mul_(residuals, residuals)
-            ctx.statistics = residuals
+            ctx.statistics = ctx.squared_differences("work", inputs, averages)
         else:
             ctx.statistics = [(x - m).square_() for x, m in zip(inputs, averages, strict=True)]
 
