@@ -14,6 +14,7 @@ CPU each row also shows the target of issue 9 and whether the median meets it.
     python -m optimizers.benchmark --out results/bench.json   # also bench.md
     python -m optimizers.benchmark --only Adam,Aida --million 5 --repeats 31
     python -m optimizers.benchmark --suite             # + the suite's own run times
+    python -m optimizers.benchmark --compiled          # opt-in compiled kernels
 
 Absolute times move with whatever else the machine runs; the interleaved
 ratios much less (both sides of a pair see the same conditions), which is why
@@ -37,6 +38,7 @@ from typing import Any
 import torch
 
 from optimizers.registry import REGISTRY
+from optimizers.units import compiled
 
 
 def cnn_like_shapes(million: float) -> list[tuple[int, ...]]:
@@ -294,16 +296,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--out", type=Path, default=None, help="write the table here as JSON (and .md beside it)"
     )
     parser.add_argument("--suite", action="store_true", help="also time the suite (minutes)")
+    parser.add_argument(
+        "--compiled",
+        action="store_true",
+        help="opt in to the torch.compile'd kernels (optimizers.units.compiled; CPU)",
+    )
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    if args.compiled:
+        compiled.enable()
     device = torch.device(args.device)
     names = [n for n in args.only.split(",") if n] or list(REGISTRY)
     baseline = "fused" if device.type == "cuda" else "foreach"
     title = (
         f"{args.million:g} M float32 parameters in {len(cnn_like_shapes(args.million))} tensors "
         f"on {torch.cuda.get_device_name(device) if device.type == 'cuda' else device} "
-        f"({os.cpu_count()} CPUs, {torch.get_num_threads()} threads, torch {torch.__version__}); "
+        f"({os.cpu_count()} CPUs, {torch.get_num_threads()} threads, torch {torch.__version__}"
+        f"{', compiled kernels on' if args.compiled else ''}); "
         f"ratios to torch.optim.Adam({baseline}=True), median of {args.repeats} interleaved pairs"
     )
     print(title)
@@ -322,6 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "million": args.million,
             "repeats": args.repeats,
             "threads": torch.get_num_threads(),
+            "compiled_kernels": args.compiled,
             "rows": rows,
             "baseline": baseline_row,
             "suite": suite,

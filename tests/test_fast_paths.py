@@ -16,6 +16,7 @@ import torch
 
 from optimizers import NonFiniteGradientError
 from optimizers.registry import REGISTRY
+from optimizers.units import compiled
 from optimizers.units.context import GroupStep, Unit
 
 NAMES = list(REGISTRY)
@@ -254,3 +255,40 @@ def test_norms_of_the_finiteness_check_are_only_reused_for_raw_gradients(name: s
     assert_paths_agree(name, lr=1e-2, weight_decay=0.3)
     if REGISTRY[name].base is not None:
         assert_paths_agree(name, lr=1e-2, weight_decay=0.3, norm_scope="global")
+
+
+@pytest.mark.parametrize("name", ["DiffGrad", "DiffGradNorm"])
+def test_compiled_friction_kernel_follows_the_readable_path(name: str) -> None:
+    """Opt-in compiled kernels (one compile per dtype, seconds): same trajectory."""
+    pytest.importorskip("torch._inductor")
+    compiled.enable()
+    try:
+        assert_paths_agree(name, lr=1e-2)
+        assert_paths_agree(name, factory=awkward_mix, lr=1e-2)
+    finally:
+        compiled.enable(False)
+
+
+def awkward_mix() -> list[torch.Tensor]:
+    # A channels-last tensor and a float32 one: the kernel runs on the others,
+    # and a group it cannot take entirely falls back to the foreach ops.
+    params = fresh(dtypes=(torch.float64, torch.float32))
+    params[2] = params[2].contiguous(memory_format=torch.channels_last)
+    return params
+
+
+def test_compiled_kernels_fall_back_when_compilation_fails(monkeypatch) -> None:
+    def broken(fn):
+        def kernel(*args):
+            raise RuntimeError("no C++ compiler")
+
+        return kernel
+
+    monkeypatch.setattr(compiled, "_compiled", broken)
+    compiled.enable()
+    try:
+        with pytest.warns(RuntimeWarning, match="torch.compile failed"):
+            assert_paths_agree("DiffGrad", lr=1e-2)
+        assert not compiled.enabled()
+    finally:
+        compiled.enable(False)
