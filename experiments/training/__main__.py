@@ -159,6 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     subset = True if args.scale == "reduced" and not args.data_dir else None
     data = load_dataset("cifar10", data_dir=args.data_dir, subset=subset)
     seeds = list(range(args.seeds))
+    unrun = []
+    if args.skip_scale_bound and args.scale != "paper":
+        unrun = [c for c in claims if STUDIES[c].needs is not None]
+        claims = [c for c in claims if c not in unrun]
     if args.jobs > 1:
         specs = {
             spec.key: spec
@@ -169,11 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         train_in_parallel(
             list(specs.values()), args.jobs, args.data_dir, subset, args.runs, args.device
         )
-    results = []
-    if args.skip_scale_bound and args.scale != "paper":
-        bound = [c for c in claims if STUDIES[c].needs is not None]
-        results += [unrun_record(STUDIES[c], args.scale) for c in bound]
-        claims = [c for c in claims if c not in bound]
+    results = [unrun_record(STUDIES[c], args.scale) for c in unrun]
     for claim in claims:
         print(f"{claim}: training {len(STUDIES[claim].arms)} arms x {len(seeds)} seeds", flush=True)
         result = run_study(
