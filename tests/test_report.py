@@ -69,6 +69,13 @@ def test_merge_takes_the_most_cautious_part_and_flags_gaps() -> None:
     assert rows["AN-6"].verdict == "falsified"
     assert rows["AN-6"].as_json()["evidence"]["counterexample"] == {"g": [1.0]}
     assert rows["AI-4"].verdict is None and "Traceback" in rows["AI-4"].failure
+    kept = merge(
+        chosen[:1],
+        {"theory": [record("RA-1", "holds")]},
+        {"theory": "exit 1"},
+        {"RA-1": ["theory"]},
+    )
+    assert kept[0].verdict == "holds" and kept[0].failure == "[theory] exit 1"
 
 
 @pytest.fixture(scope="module")

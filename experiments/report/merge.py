@@ -37,7 +37,8 @@ class ClaimVerdict:
     reproduce: str
     parts: list[dict[str, Any]] = field(default_factory=list)
     failure: str | None = None
-    """Why there is no verdict (a stage crashed), with the traceback's tail."""
+    """What went wrong in a stage that checked this claim, with its log's tail. Without
+    any record for the claim this means no verdict; with one, the record stands."""
 
     def as_json(self) -> dict[str, Any]:
         evidence: dict[str, Any] = {"parts": self.parts}
@@ -95,8 +96,8 @@ def merge(
             # A study run at the papers' scale answers what a 'needs-gpu' part asked for.
             parts = [p for p in parts if p["verdict"] != "needs-gpu"]
         crashed = [s for s in covered_by.get(claim.id, []) if s in failures]
-        if crashed:
-            failure = "\n\n".join(f"[{s}] {failures[s]}" for s in crashed)
+        failure = "\n\n".join(f"[{s}] {failures[s]}" for s in crashed) or None
+        if crashed and not parts:
             rows.append(
                 ClaimVerdict(claim, None, f"stage {', '.join(crashed)} failed", "", parts, failure)
             )
@@ -120,5 +121,7 @@ def merge(
             others = ", ".join(f"{p['stage']}: {p['verdict']}" for p in parts)
             summary = f"{summary} [parts: {others}]"
         reproduce = " && ".join(dict.fromkeys(p["reproduce"] for p in parts))
-        rows.append(ClaimVerdict(claim, verdict, summary, reproduce, parts))
+        # A stage that exited non-zero after writing this claim's record keeps the record
+        # (its summary says what went wrong); the exit status is kept beside it.
+        rows.append(ClaimVerdict(claim, verdict, summary, reproduce, parts, failure))
     return rows

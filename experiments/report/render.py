@@ -175,7 +175,13 @@ def build_blocks(
                         blocks.append(Code(text))
             blocks += _ours_beside_paper(row)
             if row.failure:
-                blocks.append(Paragraph("No verdict: the stage failed."))
+                blocks.append(
+                    Paragraph(
+                        "No verdict: the stage failed."
+                        if row.verdict is None
+                        else "The stage exited with an error after writing this record:"
+                    )
+                )
                 blocks.append(Code(row.failure[-4000:]))
     if recorded_gpu:
         blocks.append(Heading("Recorded GPU runs (evidence only)"))
