@@ -42,7 +42,7 @@ class DiffGradFriction(Unit):
         # pass per tensor; otherwise ξ is built in g_{t-1}'s own buffer
         # (|g_{t-1} - g_t| = |g_t - g_{t-1}|), which takes g_t next anyway.
         previous = [state["previous_grad"] for state in ctx.states]
-        if compiled.run_per_tensor(_friction_kernel, previous, ctx.grads, denominators):
+        if compiled.run(_friction_kernel, previous, ctx.grads, denominators):
             return
         torch._foreach_sub_(previous, ctx.grads)
         torch._foreach_abs_(previous)
