@@ -1,0 +1,514 @@
+"""The conformance checks: differential runs, edge cases and black-box properties.
+
+Every check returns a :class:`CheckResult` with one status:
+
+* ``pass``: the target agrees with the paper's algorithm (the reference);
+* ``open-choice``: it agrees only with a reading the papers leave open
+  (``docs/ALGORITHMS.md``, "Open choices"): conforming, and the report says which;
+* ``fail``: it disagrees, with the step where the trajectories part, both
+  values, what explains it if anything does (a known mistake, another method),
+  and for differential checks the smallest gradient sequence found that shows it;
+* ``not-applicable``: the check does not apply to this target.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from invariants.conformance import scenarios
+from invariants.conformance.alternatives import (
+    KNOWN_MISTAKE,
+    OPEN_CHOICE,
+    Alternative,
+    alternatives,
+    open_choice_pairs,
+)
+from invariants.conformance.shrink import describe, smallest
+from invariants.conformance.target import Target, TargetError
+from invariants.conformance.trajectory import (
+    Divergence,
+    Scenario,
+    Trajectory,
+    first_divergence,
+    run_reference,
+    run_target,
+)
+
+FLOAT64_TOLERANCE = 1e-10
+"""Relative to max(|θ|, 1). Independent float64 implementations of these methods agree
+to ~1e-14 over hundreds of steps; one lost bias correction or ε misplaced by 1e-8 moves
+a step by far more on the battery (the tiny-scale run makes ε dominate)."""
+
+FLOAT32_TOLERANCE = 1e-4
+"""A tenth of one step at lr = 1e-3, while float32 rounding of θ over 200 steps stays
+below 200·2⁻²⁴ ≈ 1.2e-5 relative: a float32 run passes on rounding and fails on a step
+computed wrongly by a tenth or more."""
+
+PASS, OPEN, FAIL, NOT_APPLICABLE = "pass", "open-choice", "fail", "not-applicable"
+
+SCALE_INVARIANT = {
+    "Adam", "AdamW", "AdamNorm", "AdaBelief", "AdaBeliefNorm",
+    "AdamL", "AdaBeliefL", "LAdam", "LAdaBelief",
+}  # fmt: skip
+"""Methods whose step is unchanged when every gradient is multiplied by c > 0 and ε = 0
+(GEN-1 for Adam; the same algebra for the others: every statistic is homogeneous).
+Not RAdam: while ρ_t < 5 it steps by lr·m̂_t, which scales with g (Alg. 5)."""
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check on one target."""
+
+    name: str
+    kind: str
+    status: str
+    summary: str
+    divergence: Divergence | None = None
+    explained_by: list[Alternative] = field(default_factory=list)
+    minimal: dict[str, Any] | None = None
+    curves: dict[str, Any] | None = None
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.status == FAIL
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "status": self.status,
+            "summary": self.summary,
+            "divergence": None if self.divergence is None else self.divergence.as_json(),
+            "explained_by": [a.as_json() for a in self.explained_by],
+            "minimal_counterexample": self.minimal,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+# -- explaining a divergence ---------------------------------------------------
+def _matching(
+    target_traj: Trajectory,
+    scenario: Scenario,
+    base_arguments: dict[str, Any],
+    candidates: Sequence[Alternative],
+    tolerance: float,
+) -> list[Alternative]:
+    matched = []
+    for alternative in candidates:
+        try:
+            reference = run_reference(
+                alternative.method,
+                scenario,
+                alternative.arguments(base_arguments),
+                alternative.reference_class,
+            )
+        except (ValueError, TypeError):
+            continue  # that reading cannot take these hyperparameters
+        if first_divergence(target_traj, reference, tolerance) is None:
+            matched.append(alternative)
+    return matched
+
+
+def _never_moves(target_traj: Trajectory, scenario: Scenario) -> bool:
+    return all(
+        np.array_equal(p, np.asarray(p0, dtype=np.float64))
+        for step in target_traj
+        for p, p0 in zip(step, scenario.params, strict=True)
+    )
+
+
+NEVER_MOVES = Alternative(
+    "parameters-never-change",
+    KNOWN_MISTAKE,
+    "the parameters never change: the update is computed but not written back in place "
+    "(e.g. `p = p - lr * u` rebinds a local name instead of `p.add_(...)`)",
+    "",
+)
+
+
+def classify(
+    name: str,
+    kind: str,
+    target: Target,
+    scenario: Scenario,
+    target_traj: Trajectory,
+    arguments: dict[str, Any],
+    tolerance: float,
+    confirm: Callable[[Alternative], bool] | None = None,
+) -> CheckResult:
+    """Compare with the reference; on a divergence, find what explains it.
+
+    ``confirm`` re-tests a candidate explanation on the full battery: on a short
+    scenario several readings can coincide by accident (AdaNorm's global and
+    per-tensor norms agree while e_t is still warming up), and an explanation
+    that does not also hold on the battery explains nothing.
+    """
+    reference = run_reference(target.method, scenario, arguments)
+    divergence = first_divergence(target_traj, reference, tolerance)
+    if divergence is None:
+        return CheckResult(name, kind, PASS, f"agrees over {scenario.steps} steps")
+    curves = _curves(target_traj, reference, divergence)
+    if _never_moves(target_traj, scenario):
+        return CheckResult(
+            name, kind, FAIL, NEVER_MOVES.explanation, divergence, [NEVER_MOVES], curves=curves
+        )
+    candidates = alternatives(target.method, arguments)
+    matched = _matching(target_traj, scenario, arguments, candidates, tolerance)
+    if not any(a.kind == OPEN_CHOICE for a in matched):
+        matched += _matching(
+            target_traj, scenario, arguments, open_choice_pairs(candidates), tolerance
+        )
+    if confirm is not None:
+        matched = [a for a in matched if confirm(a)]
+    opens = [a for a in matched if a.kind == OPEN_CHOICE]
+    where = (
+        f"parts at step {divergence.step} (tensor {divergence.tensor}{list(divergence.index)}: "
+        f"{divergence.target_value:.17g} vs reference {divergence.reference_value:.17g})"
+    )
+    if opens:
+        return CheckResult(
+            name, kind, OPEN, f"{where}; matches the documented open choice "
+            + " / ".join(a.key for a in opens), divergence, opens, curves=curves
+        )  # fmt: skip
+    if matched:
+        return CheckResult(
+            name, kind, FAIL, f"{where}; {matched[0].explanation}", divergence, matched,
+            curves=curves,
+        )  # fmt: skip
+    return CheckResult(
+        name, kind, FAIL, f"{where}; no documented reading or known mistake explains it",
+        divergence, curves=curves,
+    )  # fmt: skip
+
+
+def _curves(target_traj: Trajectory, reference: Trajectory, where: Divergence) -> dict[str, Any]:
+    """The diverging coordinate's trajectory on both sides (for the plot)."""
+    pick = (where.tensor, where.index)
+    return {
+        "coordinate": f"tensor {where.tensor}{list(where.index)}",
+        "target": [float(step[pick[0]][pick[1]]) for step in target_traj],
+        "reference": [float(step[pick[0]][pick[1]]) for step in reference],
+    }
+
+
+# -- the checks ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Check:
+    name: str
+    kind: str
+    run: Callable[[Target, int], CheckResult]
+
+
+def _differential(
+    scenario_factory: Callable[[int], Scenario],
+    dtype: torch.dtype = torch.float64,
+    **overrides: Any,
+) -> Callable[[Target, int], CheckResult]:
+    def run(target: Target, steps: int, name: str = "", kind: str = "") -> CheckResult:
+        scenario = scenario_factory(steps)
+        arguments = target.reference_arguments(**overrides)
+        traj = run_target(target, scenario, dtype, **overrides)
+        tolerance = FLOAT64_TOLERANCE if dtype == torch.float64 else FLOAT32_TOLERANCE
+        battery = scenarios.battery(steps)
+        battery_traj: list[Trajectory] = []
+
+        def confirm(alternative: Alternative) -> bool:
+            if not battery_traj:
+                battery_traj.append(run_target(target, battery, dtype, **overrides))
+            return bool(_matching(battery_traj[0], battery, arguments, [alternative], tolerance))
+
+        return classify(name, kind, target, scenario, traj, arguments, tolerance, confirm)
+
+    return run
+
+
+def _buffer_reuse(target: Target, steps: int, name: str = "", kind: str = "") -> CheckResult:
+    """Gradients written in place into the same ``.grad`` tensor every step must give
+    the same trajectory as fresh tensors: state that keeps a reference to the gradient
+    instead of a copy sees it change under its feet."""
+    fresh = scenarios.battery(min(steps, 40))
+    reused = scenarios.battery(min(steps, 40), reuse_grad_buffers=True)
+    a = run_target(target, fresh)
+    b = run_target(target, reused)
+    divergence = first_divergence(b, a, FLOAT64_TOLERANCE)
+    aliases = _aliased_state(target)
+    if divergence is None and not aliases:
+        return CheckResult(name, kind, PASS, "in-place gradient buffers give the same steps")
+    text = (
+        "optimizer state shares memory with p.grad ("
+        + ", ".join(aliases)
+        + "): the state changes when the next gradient is written into the same buffer"
+        if aliases
+        else "the trajectory depends on whether .grad is a fresh tensor or reused in place"
+    )
+    if divergence is not None:
+        text += f"; parts at step {divergence.step}"
+    explanation = Alternative("state-aliases-gradient", KNOWN_MISTAKE, text, "")
+    return CheckResult(name, kind, FAIL, text, divergence, [explanation])
+
+
+def _aliased_state(target: Target) -> list[str]:
+    scenario = scenarios.battery(3)
+    tensors = [torch.tensor(p, dtype=torch.float64) for p in scenario.params]
+    optimizer = target.build(tensors)
+    found = []
+    for grads in scenario.gradients:
+        for t, g in zip(tensors, grads, strict=True):
+            t.grad = torch.tensor(g)
+        optimizer.step()
+        for t in tensors:
+            pointer = t.grad.untyped_storage().data_ptr()
+            for key, value in optimizer.state.get(t, {}).items():
+                if (
+                    isinstance(value, torch.Tensor)
+                    and value.numel()
+                    and value.untyped_storage().data_ptr() == pointer
+                ):
+                    found.append(f"state[{key!r}]")
+    return sorted(set(found))
+
+
+def _roundtrip(target: Target, steps: int, name: str = "", kind: str = "") -> CheckResult:
+    """Saving ``state_dict()`` mid-run and loading it into a new optimizer on copied
+    parameters must continue the trajectory exactly."""
+    count = min(steps, 40)
+    plain = run_target(target, scenarios.battery(count))
+    try:
+        restored = run_target(target, scenarios.battery(count, roundtrip_at=count // 2))
+    except Exception as error:  # the library's own load_state_dict failing is the finding
+        return CheckResult(name, kind, FAIL, f"state_dict round trip raised {error!r}")
+    divergence = first_divergence(restored, plain, 0.0)
+    if divergence is None:
+        text = f"bitwise identical after a round trip at step {count // 2}"
+        return CheckResult(name, kind, PASS, text)
+    return CheckResult(
+        name, kind, FAIL,
+        f"after a state_dict round trip at step {count // 2} the run parts at step "
+        f"{divergence.step} (relative {divergence.relative_difference:.2e}): some state is "
+        "not saved or not restored",
+        divergence,
+    )  # fmt: skip
+
+
+def _paths(target: Target, steps: int, name: str = "", kind: str = "") -> CheckResult:
+    """The library's multi-tensor (foreach) and single-tensor paths must agree."""
+    if not target.accepts("foreach"):
+        return CheckResult(name, kind, NOT_APPLICABLE, "the constructor takes no `foreach`")
+    scenario = scenarios.battery(min(steps, 40))
+    single = run_target(target, scenario, foreach=False)
+    multi = run_target(target, scenario, foreach=True)
+    divergence = first_divergence(multi, single, FLOAT64_TOLERANCE)
+    if divergence is None:
+        return CheckResult(name, kind, PASS, "foreach=True and foreach=False agree")
+    return CheckResult(
+        name, kind, FAIL,
+        f"foreach=True parts from foreach=False at step {divergence.step} "
+        f"({divergence.target_value:.17g} vs {divergence.reference_value:.17g})",
+        divergence,
+    )  # fmt: skip
+
+
+def _zero_first_step(target: Target, steps: int, name: str = "", kind: str = "") -> CheckResult:
+    """A zero gradient on a fresh optimizer (no weight decay) moves nothing: every
+    method here starts its moments at zero."""
+    overrides = {"weight_decay": 0.0} if target.accepts("weight_decay") else {}
+    base = scenarios.battery(2)
+    scenario = Scenario(
+        params=base.params,
+        gradients=(tuple(np.zeros_like(p) for p in base.params), *base.gradients[1:]),
+    )
+    traj = run_target(target, scenario, **overrides)
+    moved = [
+        i for i, (p, p0) in enumerate(zip(traj[0], scenario.params, strict=True))
+        if not np.array_equal(p, p0)
+    ]  # fmt: skip
+    if not moved:
+        return CheckResult(name, kind, PASS, "a zero first gradient leaves every parameter")
+    bad = traj[0][moved[0]]
+    return CheckResult(
+        name, kind, FAIL,
+        f"a zero first gradient moved tensor {moved[0]} (e.g. to {bad.ravel()[:3].tolist()}); "
+        "NaN here means a 0/0 the paper's zero-gradient rule avoids",
+    )  # fmt: skip
+
+
+def _scale_invariance(target: Target, steps: int, name: str = "", kind: str = "") -> CheckResult:
+    """GEN-1: with ε = 0, multiplying every gradient by c > 0 leaves the steps unchanged."""
+    if target.method not in SCALE_INVARIANT or not target.accepts("eps"):
+        return CheckResult(name, kind, NOT_APPLICABLE, f"{target.method} is not scale invariant")
+    overrides: dict[str, Any] = {"eps": 0.0}
+    if target.accepts("weight_decay"):
+        overrides["weight_decay"] = 0.0
+    rng = np.random.default_rng(7)
+    scenario = scenarios.battery(min(steps, 30))
+    # The battery's all-zero steps give 0/0 at ε = 0; the property is about g ≠ 0.
+    nonzero = tuple(
+        tuple(g if np.any(g) else rng.standard_normal(g.shape) for g in step)
+        for step in scenario.gradients
+    )
+    worst = None
+    for c in (1e-3, 7.0, 1e3):
+        base = Scenario(scenario.params, nonzero)
+        scaled = Scenario(scenario.params, tuple(tuple(c * g for g in s) for s in nonzero))
+        divergence = first_divergence(
+            run_target(target, scaled, **overrides),
+            run_target(target, base, **overrides),
+            1e-9,
+        )
+        if divergence is not None and worst is None:
+            worst = (c, divergence)
+    if worst is None:
+        return CheckResult(name, kind, PASS, "steps unchanged under g → c·g (c = 1e-3, 7, 1e3)")
+    c, divergence = worst
+    return CheckResult(
+        name, kind, FAIL,
+        f"with eps=0 the steps change under g → {c:g}·g (step {divergence.step}: "
+        f"{divergence.target_value:.17g} vs {divergence.reference_value:.17g})",
+        divergence,
+    )  # fmt: skip
+
+
+def _norm_preserved(target: Target, steps: int, name: str = "", kind: str = "") -> CheckResult:
+    """ND-1 / AR-4: ND-Adam keeps each weight vector at unit norm, AdaRem-S each
+    sphere tensor at its initial norm."""
+    if target.method not in ("NDAdam", "AdaRemS"):
+        return CheckResult(name, kind, NOT_APPLICABLE, "no sphere constraint in this method")
+    scenario = scenarios.battery(min(steps, 30))
+    params = list(scenario.params)
+    if target.method == "NDAdam":
+        params = [_unit_rows(p) if p.ndim >= 2 else p for p in params]
+    traj = run_target(target, Scenario(tuple(params), scenario.gradients))
+    for t, step in enumerate(traj):
+        for i, (p, p0) in enumerate(zip(step, params, strict=True)):
+            if p.ndim < 2:
+                continue
+            if target.method == "NDAdam":
+                norms, wanted = np.linalg.norm(p.reshape(p.shape[0], -1), axis=1), 1.0
+            else:
+                norms, wanted = np.linalg.norm(p), np.linalg.norm(p0)
+            if not np.allclose(norms, wanted, rtol=1e-12, atol=0.0):
+                return CheckResult(
+                    name, kind, FAIL,
+                    f"tensor {i} leaves the sphere at step {t + 1}: norm(s) "
+                    f"{np.ravel(norms)[:3].tolist()} instead of {float(np.max(wanted)):.17g}",
+                )  # fmt: skip
+    return CheckResult(name, kind, PASS, "every sphere tensor keeps its norm")
+
+
+def _unit_rows(p: np.ndarray) -> np.ndarray:
+    rows = p.reshape(p.shape[0], -1)
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).reshape(p.shape)
+
+
+def _weight_decay_factory(steps: int) -> Scenario:
+    return scenarios.battery(steps)
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("differential/float64", "differential", _differential(scenarios.battery)),
+    Check(
+        "differential/float64/tiny-gradients",
+        "differential",
+        _differential(lambda n: scenarios.battery(n, scale=scenarios.SCALES["tiny"])),
+    ),
+    Check(
+        "differential/float64/large-gradients",
+        "differential",
+        _differential(lambda n: scenarios.battery(n, scale=scenarios.SCALES["large"])),
+    ),
+    Check(
+        "differential/float64/weight-decay",
+        "differential",
+        _differential(_weight_decay_factory, weight_decay=0.1),
+    ),
+    Check("differential/float32", "differential", _differential(scenarios.battery, torch.float32)),
+    Check(
+        "differential/float32/tiny-gradients",
+        "differential",
+        _differential(lambda n: scenarios.battery(n, scale=1e-5), torch.float32),
+    ),
+    Check(
+        "edge/zero-gradient-after-history",
+        "edge",
+        _differential(lambda n: scenarios.zero_after_history()),
+    ),
+    Check(
+        "edge/parameter-without-gradient",
+        "edge",
+        _differential(lambda n: scenarios.missing_gradients()),
+    ),
+    Check(
+        "edge/lr-change-between-steps",
+        "edge",
+        _differential(lambda n: scenarios.battery(min(n, 40), lr_factors={10: 0.1, 25: 3.0})),
+    ),
+    Check("edge/state-dict-round-trip", "edge", _roundtrip),
+    Check("edge/gradient-buffer-reused-in-place", "edge", _buffer_reuse),
+    Check("edge/foreach-vs-single-tensor", "edge", _paths),
+    Check("property/zero-first-gradient", "property", _zero_first_step),
+    Check("property/GEN-1-scale-invariance", "property", _scale_invariance),
+    Check("property/ND-1-AR-4-sphere", "property", _norm_preserved),
+)
+
+
+def run_check(check: Check, target: Target, steps: int) -> CheckResult:
+    """Run one check; the target raising is a failure of the target, reported as such."""
+    started = time.perf_counter()
+    if check.name == "differential/float64/weight-decay" and not target.accepts("weight_decay"):
+        result = CheckResult(check.name, check.kind, NOT_APPLICABLE, "no `weight_decay` argument")
+    else:
+        try:
+            result = check.run(target, steps, name=check.name, kind=check.kind)
+        except TargetError:
+            raise
+        except Exception as error:
+            last = traceback.format_exception_only(type(error), error)[-1].strip()
+            result = CheckResult(check.name, check.kind, FAIL, f"the target raised: {last}")
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def shrink_divergence(target: Target, max_examples: int = 300) -> dict[str, Any] | None:
+    """The smallest float64 gradient sequence on which the target leaves the reference."""
+    arguments = target.reference_arguments()
+
+    def parts(scenario: Scenario) -> bool:
+        try:
+            ours = run_target(target, scenario)
+        except Exception:
+            return True
+        reference = run_reference(target.method, scenario, arguments)
+        return first_divergence(ours, reference, FLOAT64_TOLERANCE) is not None
+
+    found = smallest(parts, max_examples)
+    if found is None:
+        return None
+    reference = run_reference(target.method, found, arguments)
+    try:
+        ours = run_target(target, found)
+        where = first_divergence(ours, reference, FLOAT64_TOLERANCE)
+    except Exception as error:
+        return {
+            "params": describe_params(found),
+            "gradients": describe(found),
+            "raised": repr(error),
+        }
+    return {
+        "params": describe_params(found),
+        "gradients": describe(found),
+        "divergence": None if where is None else where.as_json(),
+        "target_params": [p.tolist() for p in ours[-1]],
+        "reference_params": [p.tolist() for p in reference[-1]],
+    }
+
+
+def describe_params(scenario: Scenario) -> list[Any]:
+    return [np.asarray(p).tolist() for p in scenario.params]

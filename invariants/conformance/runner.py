@@ -1,0 +1,117 @@
+"""Run every conformance check on one target and collect the verdict."""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from invariants.conformance.checks import (
+    CHECKS,
+    FAIL,
+    FLOAT32_TOLERANCE,
+    FLOAT64_TOLERANCE,
+    OPEN,
+    Check,
+    CheckResult,
+    run_check,
+    shrink_divergence,
+)
+from invariants.conformance.target import Target
+from optimizers.registry import REGISTRY
+
+CONFORMS = "conforms"
+CONFORMS_UNDER_OPEN_CHOICES = "conforms-under-open-choices"
+DOES_NOT_CONFORM = "does-not-conform"
+
+
+@dataclass
+class ConformanceReport:
+    """Everything one conformance run found about one target."""
+
+    target: Target
+    results: list[CheckResult]
+    reference_arguments: dict[str, Any]
+    minimal: dict[str, Any] | None = None
+    seconds: float = 0.0
+    environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [r for r in self.results if r.status == FAIL]
+
+    @property
+    def verdict(self) -> str:
+        if self.failures:
+            return DOES_NOT_CONFORM
+        if any(r.status == OPEN for r in self.results):
+            return CONFORMS_UNDER_OPEN_CHOICES
+        return CONFORMS
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target.label,
+            "method": self.target.method,
+            "paper_algorithm": REGISTRY[self.target.method].algorithm,
+            "kwargs": _jsonable(self.target.kwargs),
+            "reference_arguments": _jsonable(self.reference_arguments),
+            "verdict": self.verdict,
+            "tolerances": {"float64": FLOAT64_TOLERANCE, "float32": FLOAT32_TOLERANCE},
+            "checks": [r.as_json() for r in self.results],
+            "minimal_counterexample": self.minimal,
+            "seconds": round(self.seconds, 2),
+            "environment": self.environment,
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    return repr(value)
+
+
+def environment() -> dict[str, str]:
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def check_conformance(
+    target: Target,
+    steps: int = 60,
+    shrink: bool = True,
+    checks: Sequence[Check] = CHECKS,
+    progress: Callable[[CheckResult], None] | None = None,
+) -> ConformanceReport:
+    """Run ``checks`` on ``target``; shrink the float64 divergence if there is one.
+
+    Raises :class:`~invariants.conformance.target.TargetError` when the target
+    cannot be built with its arguments (nothing to check then).
+    """
+    if steps < 30:
+        raise ValueError(f"steps must be at least 30 (the battery's cycle is 25), got {steps}")
+    started = time.perf_counter()
+    arguments = target.reference_arguments()
+    results = []
+    for check in checks:
+        result = run_check(check, target, steps)
+        results.append(result)
+        if progress is not None:
+            progress(result)
+    report = ConformanceReport(target, results, arguments, environment=environment())
+    if shrink and any(r.failed and r.kind == "differential" for r in results):
+        report.minimal = shrink_divergence(target)
+    report.seconds = time.perf_counter() - started
+    return report
