@@ -96,4 +96,15 @@ class NDAdam(AdaptiveOptimizer):
                 if p.ndim >= 2 if chosen is None else chosen:
                     if p.ndim == 0:
                         raise ValueError("vectorwise=True needs tensors with a dimension")
-                    retract(p, 1.0, rows=True)
+                    if not _on_unit_sphere(p):
+                        retract(p, 1.0, rows=True)
+
+
+def _on_unit_sphere(p: torch.Tensor) -> bool:
+    """Whether every row already has unit norm to within rounding.
+
+    Re-normalising a unit vector can move it by an ulp, so an optimizer rebuilt
+    from a checkpoint would otherwise perturb the weights it is asked to resume.
+    """
+    norms = torch.linalg.vector_norm(p.reshape(p.shape[0], -1), dim=1)
+    return bool(torch.all((norms - 1.0).abs() <= 4 * torch.finfo(p.dtype).eps))
