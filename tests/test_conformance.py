@@ -1,0 +1,218 @@
+"""The conformance checker: a clean bill for correct implementations, and every
+deliberately broken variant caught with the right explanation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from invariants.conformance import (
+    CONFORMS,
+    CONFORMS_UNDER_OPEN_CHOICES,
+    DOES_NOT_CONFORM,
+    Target,
+    TargetError,
+    check_conformance,
+)
+from invariants.conformance.__main__ import main
+from invariants.conformance.checks import CHECKS, FAIL, OPEN
+from invariants.conformance.target import parse_kwargs
+from optimizers.registry import REGISTRY
+from tests import conformance_subjects as subjects
+
+
+def _report(factory, method, shrink=False, **kwargs):
+    return check_conformance(Target(factory, method, kwargs), steps=30, shrink=shrink)
+
+
+def _explanations(report):
+    return {e.key for r in report.results if r.status == FAIL for e in r.explained_by}
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_the_suites_own_optimizers_conform(name):
+    report = _report(REGISTRY[name].torch_class, name)
+    assert report.verdict == CONFORMS, [r.summary for r in report.failures]
+
+
+@pytest.mark.parametrize(
+    ("factory", "method"),
+    [
+        (subjects.TextbookAdam, "Adam"),
+        (subjects.TextbookAdamNorm, "AdamNorm"),
+        (subjects.TextbookDiffGrad, "DiffGrad"),
+        (torch.optim.Adam, "Adam"),
+        (torch.optim.AdamW, "AdamW"),
+    ],
+)
+def test_independent_correct_implementations_conform(factory, method):
+    report = _report(factory, method)
+    assert report.verdict == CONFORMS, [r.summary for r in report.failures]
+
+
+@pytest.mark.parametrize(
+    ("factory", "method", "explanation", "failing_check"),
+    [
+        (subjects.NotInPlaceAdam, "Adam", "parameters-never-change", "differential/float64"),
+        (subjects.NoBiasCorrectionAdam, "Adam", "no-bias-correction", "differential/float64"),
+        (
+            subjects.EpsUnderRootAdam,
+            "Adam",
+            "eps-under-root",
+            "differential/float64/tiny-gradients",
+        ),
+        (subjects.NeverFiringAdamNorm, "AdamNorm", "method=Adam", "differential/float64"),
+        (
+            subjects.AliasingDiffGrad,
+            "DiffGrad",
+            "state-aliases-gradient",
+            "edge/gradient-buffer-reused-in-place",
+        ),
+    ],
+)
+def test_broken_variants_are_caught_with_the_right_explanation(
+    factory, method, explanation, failing_check
+):
+    report = _report(factory, method)
+    assert report.verdict == DOES_NOT_CONFORM
+    by_name = {r.name: r for r in report.results}
+    assert by_name[failing_check].status == FAIL
+    assert explanation in {e.key for e in by_name[failing_check].explained_by}
+    # The first explanation is the one the summary gives.
+    assert by_name[failing_check].explained_by[0].key == explanation
+
+
+def test_aliasing_names_the_state_entry_and_nothing_else_fails():
+    report = _report(subjects.AliasingDiffGrad, "DiffGrad")
+    failing = {r.name: r for r in report.failures}
+    assert set(failing) == {"edge/gradient-buffer-reused-in-place"}
+    assert "state['previous_grad']" in failing["edge/gradient-buffer-reused-in-place"].summary
+
+
+def test_lost_state_is_caught_by_the_round_trip_only():
+    report = _report(subjects.LostStateAdam, "Adam")
+    assert {r.name for r in report.failures} == {"edge/state-dict-round-trip"}
+
+
+@pytest.mark.parametrize(
+    ("method", "kwargs", "choice"),
+    [
+        ("AdamNorm", {"norm_scope": "global"}, "norm_scope=global"),
+        ("AdaBelief", {"eps_mode": "outside"}, "eps_mode=outside"),
+        ("AdamNorm", {"corrected_moments": "both"}, "corrected_moments=both"),
+    ],
+)
+def test_a_documented_open_choice_is_reported_as_such(method, kwargs, choice):
+    report = _report(REGISTRY[method].torch_class, method, **kwargs)
+    assert report.verdict == CONFORMS_UNDER_OPEN_CHOICES
+    opens = {e.key for r in report.results if r.status == OPEN for e in r.explained_by}
+    assert choice in opens
+    assert not report.failures
+
+
+def test_an_undocumented_eps_placement_is_a_mistake_not_an_open_choice():
+    report = _report(REGISTRY["Adam"].torch_class, "Adam", eps_mode="inside")
+    assert report.verdict == DOES_NOT_CONFORM
+    assert "eps_mode=inside" in _explanations(report)
+
+
+def test_shrinking_finds_a_short_sequence_that_still_diverges():
+    report = _report(subjects.NeverFiringAdamNorm, "AdamNorm", shrink=True)
+    minimal = report.minimal
+    assert minimal is not None and minimal["divergence"] is not None
+    # The correction needs a history and a drop in the norm: two steps suffice.
+    assert len(minimal["gradients"]) <= 3
+    assert minimal["divergence"]["step"] == len(minimal["gradients"])
+
+
+def test_cli_writes_the_report_and_exits_by_verdict(tmp_path):
+    good = main(
+        ["torch.optim:Adam", "--method", "Adam", "--steps", "30", "--out", str(tmp_path / "a")]
+    )
+    assert good == 0
+    document = json.loads((tmp_path / "a" / "conformance.json").read_text())
+    record = document["targets"][0]
+    assert record["verdict"] == CONFORMS
+    assert {c["name"] for c in record["checks"]} == {c.name for c in CHECKS}
+    assert record["reproduce"].startswith("python -m invariants.conformance torch.optim:Adam")
+
+    bad = main(
+        [
+            "tests.conformance_subjects:NoBiasCorrectionAdam",
+            "--method",
+            "Adam",
+            "--steps",
+            "30",
+            "--only",
+            "differential/float64",
+            "--out",
+            str(tmp_path / "b"),
+        ]
+    )
+    assert bad == 1
+    markdown = (tmp_path / "b" / "CONFORMANCE.md").read_text()
+    assert "no-bias-correction" in markdown and "Smallest gradient sequence" in markdown
+    assert list((tmp_path / "b").glob("*.png"))
+
+
+def test_cli_reads_a_targets_file(tmp_path):
+    targets = tmp_path / "targets.json"
+    targets.write_text(
+        json.dumps(
+            [
+                {
+                    "target": "torch.optim:AdamW",
+                    "method": "AdamW",
+                    "kwargs": {"weight_decay": 0.05},
+                },
+                {
+                    "target": "optimizers:AdamNorm",
+                    "method": "AdamNorm",
+                    "kwargs": {"gamma": 0.9},
+                    "reference_kwargs": {"gamma": 0.9},
+                },
+            ]
+        )
+    )
+    only = ["--only", "differential/float64,edge", "--out", str(tmp_path / "out")]
+    assert main(["--targets", str(targets), "--steps", "30", *only]) == 0
+    # gamma is not a name torch fixed, so without reference_kwargs the reference keeps
+    # its own default (0.95) and the difference shows.
+    targets.write_text(
+        json.dumps(
+            [{"target": "optimizers:AdamNorm", "method": "AdamNorm", "kwargs": {"gamma": 0.9}}]
+        )
+    )
+    assert main(["--targets", str(targets), "--steps", "30", "--no-shrink", *only]) == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["nowhere.module:Adam", "--method", "Adam"],
+        ["torch.optim:NoSuchClass", "--method", "Adam"],
+        ["torch.optim:Adam", "--method", "Adam", "--kwargs", "lr=-1"],
+    ],
+)
+def test_cli_bad_targets_exit_2_with_a_message(argv, tmp_path, capsys):
+    assert main([*argv, "--out", str(tmp_path)]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_reference_kwargs_the_reference_does_not_take_are_refused():
+    target = Target(torch.optim.Adam, "Adam", {}, {"adanorm": True})
+    with pytest.raises(TargetError, match="takes no argument"):
+        target.reference_arguments()
+
+
+def test_parse_kwargs_forms():
+    assert parse_kwargs('{"betas": [0.9, 0.99]}') == {"betas": (0.9, 0.99)}
+    assert parse_kwargs("lr=0.01,betas=(0.9, 0.99),eps_mode=inside") == {
+        "lr": 0.01,
+        "betas": (0.9, 0.99),
+        "eps_mode": "inside",
+    }
+    with pytest.raises(TargetError):
+        parse_kwargs("=3")
