@@ -1,10 +1,15 @@
 """One training run: a model, an optimizer, a protocol and a seed, resumable after a crash.
 
-After every epoch the run writes ``history.json`` (the per-epoch log) and a
-checkpoint (model, optimizer, epoch) atomically; started again with the same
-output directory it resumes from the last finished epoch. The data order and
-augmentation are a pure function of (seed, epoch), so a resumed run sees the
-same batches as an uninterrupted one.
+After every epoch the run appends the epoch's entry to ``metrics.jsonl`` (one
+JSON object a line, for tools that tail a run) and writes ``history.json`` (the
+whole record) and a checkpoint (model, optimizer, epoch) atomically; started
+again with the same output directory it resumes from the last finished epoch.
+The data order and augmentation are a pure function of (seed, epoch), so a
+resumed run sees the same batches as an uninterrupted one.
+
+``history.json`` is the source of truth: on resume it is cut back to the
+checkpoint's epoch and ``metrics.jsonl`` is rewritten from it, so the epochs
+of an interrupted attempt never appear twice.
 """
 
 from __future__ import annotations
@@ -49,10 +54,53 @@ class RunSpec:
         return f"{self.protocol.name}/{self.optimizer}{extra}/seed{self.seed}"
 
 
+HISTORY, CHECKPOINT, METRICS = "history.json", "checkpoint.pt", "metrics.jsonl"
+"""The files of a run directory."""
+
+
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     write(tmp)
     os.replace(tmp, path)
+
+
+def _metrics_line(entry: dict[str, Any]) -> str:
+    return json.dumps(entry, separators=(",", ":")) + "\n"
+
+
+def _rewrite_metrics(path: Path, history: list[dict[str, Any]]) -> None:
+    # Atomic, so a crash while rewriting leaves either the old file or the new one, never a
+    # mix; a torn last line from a crash during an append is dropped here too.
+    _atomic_write(path, lambda tmp: tmp.write_text("".join(_metrics_line(e) for e in history)))
+
+
+def _append_metrics(path: Path, entry: dict[str, Any]) -> None:
+    with path.open("a") as fh:
+        fh.write(_metrics_line(entry))
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """The per-epoch entries of a run's ``metrics.jsonl``, in epoch order."""
+    text = (Path(run_dir) / METRICS).read_text()
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def finished_record(spec: RunSpec, out_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """The record of ``spec`` under ``out_dir`` if the run is complete (or diverged), else None.
+
+    A finished run needs no checkpoint: its log is the result (runs trained on another
+    machine come back as logs only).
+    """
+    history_path = Path(out_dir) / spec.key / HISTORY
+    if not history_path.exists():
+        return None
+    record = json.loads(history_path.read_text())
+    history = record["history"]
+    if len(history) >= spec.protocol.epochs or (history and history[-1].get("diverged")):
+        return record
+    return None
 
 
 def _learning_rate(protocol: Protocol, base: float, epoch: int) -> float:
@@ -107,7 +155,8 @@ def train(
     protocol = spec.protocol
     run_dir = Path(out_dir) / spec.key
     run_dir.mkdir(parents=True, exist_ok=True)
-    history_path, checkpoint_path = run_dir / "history.json", run_dir / "checkpoint.pt"
+    history_path, checkpoint_path = run_dir / HISTORY, run_dir / CHECKPOINT
+    metrics_path = run_dir / METRICS
 
     torch.manual_seed(spec.seed)
     model = build_model(protocol.model, num_classes=len(data.classes), width=protocol.width)
@@ -131,20 +180,26 @@ def train(
         "history": [],
     }
     start_epoch = 0
-    if history_path.exists():
-        finished = json.loads(history_path.read_text())
-        # A finished run needs no checkpoint: its log is the result (runs trained on another
-        # machine come back as logs only).
-        if len(finished["history"]) >= protocol.epochs or finished["history"][-1].get("diverged"):
-            return finished
+    finished = finished_record(spec, out_dir)
+    if finished is not None:
+        return finished
     if checkpoint_path.exists() and history_path.exists():
         saved = torch.load(checkpoint_path, map_location=device, weights_only=False)
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        record = json.loads(history_path.read_text())
-        start_epoch = saved["epoch"] + 1
-        if start_epoch >= protocol.epochs:
-            return record
+        logged = json.loads(history_path.read_text())
+        resume_at = saved["epoch"] + 1
+        # The log is written before the checkpoint, so after a crash between the two it may
+        # hold an epoch the checkpoint lacks: that epoch is trained again, logged once. A log
+        # behind its checkpoint (left by versions that saved the checkpoint first) has lost
+        # an epoch for good; the run then starts over rather than leave a gap.
+        if len(logged["history"]) >= resume_at:
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            record = logged
+            record["history"] = record["history"][:resume_at]
+            start_epoch = resume_at
+    # From history, not appended to: lines of an interrupted attempt past the checkpoint (or
+    # of a run restarted from scratch) would otherwise be counted twice.
+    _rewrite_metrics(metrics_path, record["history"])
 
     images, labels = _subset(data, protocol.train_subset)
     train_loader, test_loader = make_loaders(
@@ -201,6 +256,10 @@ def train(
         if not math.isfinite(train_loss):
             entry["diverged"] = True
         record["history"].append(entry)
+        # Order matters for a crash between the writes: metrics line, then log, then
+        # checkpoint. Whatever is ahead of the checkpoint is cut back on resume (see above).
+        _append_metrics(metrics_path, entry)
+        _atomic_write(history_path, lambda path: path.write_text(json.dumps(record, indent=1)))
         _atomic_write(
             checkpoint_path,
             lambda path, e=epoch: torch.save(
@@ -208,7 +267,6 @@ def train(
                 path,
             ),
         )
-        _atomic_write(history_path, lambda path: path.write_text(json.dumps(record, indent=1)))
         if progress is not None:
             progress(
                 f"{spec.key} epoch {epoch + 1}/{protocol.epochs}: loss {train_loss:.3f}, "
