@@ -149,8 +149,15 @@ def train(
     device: str | torch.device = "cpu",
     progress: Callable[[str], None] | None = None,
     oscillation_samples: int = 4096,
+    compile_model: bool = False,
 ) -> dict[str, Any]:
-    """Run (or resume) ``spec`` and return its record: settings plus per-epoch history."""
+    """Run (or resume) ``spec`` and return its record: settings plus per-epoch history.
+
+    ``compile_model`` trains through ``torch.compile(model)``; checkpoints still hold the
+    plain module's ``state_dict`` (no ``_orig_mod.`` prefix), so a run can be resumed with
+    compilation switched on or off. It is not part of ``spec.key``: compiling changes the
+    speed, not the run.
+    """
     device = torch.device(device)
     protocol = spec.protocol
     run_dir = Path(out_dir) / spec.key
@@ -213,6 +220,11 @@ def train(
         test_batch_size=500,
     )  # fmt: skip
     oscillation = OscillationIndex(params, samples=oscillation_samples, seed=spec.seed)
+    # Training goes through the compiled wrapper; ``model`` stays the plain module, whose
+    # state_dict keys the checkpoint (the wrapper's would carry an ``_orig_mod.`` prefix)
+    # and which evaluates the test set (eval mode under no_grad would be a second graph to
+    # compile for a small share of the epoch's time).
+    forward = torch.compile(model) if compile_model else model
 
     for epoch in range(start_epoch, protocol.epochs):
         lr = _learning_rate(protocol, base_lr, epoch)
@@ -228,7 +240,7 @@ def train(
                 batch_images = batch_images.contiguous(memory_format=torch.channels_last)
             optimizer.zero_grad(set_to_none=True)
             with _autocast(device):
-                loss = nn.functional.cross_entropy(model(batch_images).float(), batch_labels)
+                loss = nn.functional.cross_entropy(forward(batch_images).float(), batch_labels)
             loss.backward()
             optimizer.step()
             norm_sum += first_moment_input_norm(optimizer)
@@ -253,6 +265,8 @@ def train(
             "seconds": seconds,
             "images_per_second": seen / seconds,
         }
+        if compile_model:
+            entry["compiled_model"] = True  # its images/s are not comparable with eager runs
         if not math.isfinite(train_loss):
             entry["diverged"] = True
         record["history"].append(entry)

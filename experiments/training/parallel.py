@@ -19,12 +19,17 @@ from experiments.training.loop import RunSpec, train
 
 
 def _train_one(
-    spec: RunSpec, data_dir: str | None, subset: bool | None, runs: Path, device: str
+    spec: RunSpec,
+    data_dir: str | None,
+    subset: bool | None,
+    runs: Path,
+    device: str,
+    compile_model: bool = False,
 ) -> str:
     # Share the host's cores between the workers instead of oversubscribing them.
     torch.set_num_threads(max(1, torch.get_num_threads() // 4))
     data = load_dataset("cifar10", data_dir=data_dir, subset=subset)
-    train(spec, data, runs, device=device)
+    train(spec, data, runs, device=device, compile_model=compile_model)
     return spec.key
 
 
@@ -35,10 +40,13 @@ def train_in_parallel(
     subset: bool | None,
     runs: Path,
     device: str,
+    compile_model: bool = False,
 ) -> None:
     """Train ``specs`` in ``jobs`` worker processes, printing each run as it finishes."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        futures = [pool.submit(_train_one, s, data_dir, subset, runs, device) for s in specs]
+        futures = [
+            pool.submit(_train_one, s, data_dir, subset, runs, device, compile_model) for s in specs
+        ]
         for done, future in enumerate(futures, 1):
             print(f"  finished {future.result()} ({done}/{len(specs)})", flush=True)
