@@ -2,6 +2,7 @@
 
     python -m experiments.training --claims AN-14,AI-5            # reduced scale, CPU
     python -m experiments.training --scale paper --device cuda    # the papers' protocols
+    python -m experiments.training --backend ray --ray-address auto  # runs spread over Ray
 
 Runs are shared between claims (AN-9's Adam arm is AN-14's), resumable (an
 interrupted study picks up at the last finished epoch of each run), and
@@ -23,7 +24,7 @@ import torch
 from experiments.data import load_dataset
 from experiments.training.claims import STUDIES, Study, protocol_for
 from experiments.training.loop import train
-from experiments.training.parallel import train_in_parallel
+from experiments.training.sweep import BackendUnavailable, check_backend, run_sweep
 from experiments.verdicts import ClaimResult, write_results
 
 REDUCED = {"epochs": 4, "model": "small_cnn", "width": 0.5, "train_subset": 2000}
@@ -64,6 +65,7 @@ def run_study(
     runs_dir: Path,
     device: str,
     quiet: bool,
+    compile_model: bool = False,
 ) -> ClaimResult:
     protocol = protocol_for(study, protocol_scale)
     records: dict[str, list[dict[str, Any]]] = {}
@@ -74,7 +76,9 @@ def run_study(
             spec = arm.spec(protocol, seed)
             if not quiet:
                 print(f"  [{study.claim_id}] {arm.label}, seed {seed}", flush=True)
-            records[arm.label].append(train(spec, data, runs_dir, device=device))
+            records[arm.label].append(
+                train(spec, data, runs_dir, device=device, compile_model=compile_model)
+            )
     decided, comparisons, extra = study.decide(records)
     verdict = verdict_for(study, decided, scale)
     command = (
@@ -129,7 +133,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="epochs (reduced/shortened)")
     parser.add_argument("--train-subset", type=int, default=REDUCED["train_subset"])
     parser.add_argument("--jobs", type=int, default=1, help="train this many runs in parallel")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument(
+        "--backend",
+        choices=("sequential", "pool", "ray"),
+        default=None,
+        help="where the runs train: in this process, a local process pool of --jobs workers, "
+        "or Ray (pip install '.[sweeps]'); default: pool if --jobs > 1, else sequential",
+    )
+    parser.add_argument(
+        "--ray-address",
+        default=None,
+        help="Ray cluster to join (e.g. auto, ray://host:10001); default: a local Ray instance",
+    )
+    parser.add_argument(
+        "--compile-model",
+        action="store_true",
+        help="train through torch.compile(model); checkpoints keep the plain module's keys",
+    )
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="cuda or cpu (default: cuda where available; with --backend ray, each trial's)",
+    )
     parser.add_argument("--data-dir", default=None, help="directory holding the full data sets")
     parser.add_argument("--runs", type=Path, default=Path("runs"), help="per-run logs/checkpoints")
     parser.add_argument("--out", type=Path, default=Path("results"))
@@ -142,6 +167,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    backend = args.backend or ("pool" if args.jobs > 1 else "sequential")
+    if backend == "sequential" and args.jobs > 1:
+        parser.error("--jobs > 1 trains in parallel: use --backend pool or ray")
+    if args.ray_address is not None and backend != "ray":
+        parser.error("--ray-address needs --backend ray")
+    try:
+        check_backend(backend)  # before loading data: a missing Ray should not cost minutes
+    except BackendUnavailable as error:
+        parser.error(str(error))
+    # On Ray the device is left to each trial (the workers may have GPUs this host lacks);
+    # here it is needed for the studies, which read the finished runs back.
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
 
     claims = [c for c in args.claims.split(",") if c] or list(STUDIES)
     unknown = sorted(set(claims) - set(STUDIES))
@@ -163,15 +200,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.skip_scale_bound and args.scale != "paper":
         unrun = [c for c in claims if STUDIES[c].needs is not None]
         claims = [c for c in claims if c not in unrun]
-    if args.jobs > 1:
-        specs = {
-            spec.key: spec
+    if backend != "sequential":
+        # Train every run first, on the backend; the studies below then read them back. The
+        # sequential backend instead trains inside the studies, which prints as it goes.
+        specs = [
+            arm.spec(protocol_for(STUDIES[claim], protocol_scale), s)
             for claim in claims
             for arm in STUDIES[claim].arms
-            for spec in (arm.spec(protocol_for(STUDIES[claim], protocol_scale), s) for s in seeds)
-        }
-        train_in_parallel(
-            list(specs.values()), args.jobs, args.data_dir, subset, args.runs, args.device
+            for s in seeds
+        ]
+        run_sweep(
+            specs,
+            backend=backend,
+            runs=args.runs,
+            jobs=args.jobs,
+            data_dir=args.data_dir,
+            subset=subset,
+            device=args.device if backend == "ray" else device,
+            compile_model=args.compile_model,
+            address=args.ray_address,
         )
     results = [unrun_record(STUDIES[c], args.scale) for c in unrun]
     for claim in claims:
@@ -183,8 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             seeds,
             data,
             args.runs,
-            args.device,
+            device,
             args.quiet,
+            compile_model=args.compile_model,
         )
         results.append(result)
         print(f"{claim}: {result.verdict} — {result.summary}", flush=True)
