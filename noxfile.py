@@ -8,6 +8,7 @@ multi-GB CUDA build.
 
 from __future__ import annotations
 
+import json
 import os
 
 import nox
@@ -124,6 +125,39 @@ def bench(session: nox.Session) -> None:
     _install(session)
     session.run(
         "python", "-m", "optimizers.benchmark", "--out", "results/bench.json", *session.posargs
+    )
+
+
+THIRD_PARTY = "invariants/conformance/third_party.json"
+
+
+@nox.session(python=PYTHON)
+def conformance(session: nox.Session) -> None:
+    """Does another implementation do what the paper says? Writes conformance/.
+
+    ``nox -s conformance -- pkg.mod:Class --method AdaBelief --kwargs '{...}'`` checks one
+    optimizer importable in the session (for your own library, run
+    ``python -m invariants.conformance`` in its environment instead). Without
+    arguments: the third-party libraries in ``invariants/conformance/third_party.json``,
+    installed at the versions it pins; their divergences are findings, so this run
+    succeeds whatever they are (the per-target verdicts are in conformance/).
+    """
+    _install(session)
+    if session.posargs:
+        session.run("python", "-m", "invariants.conformance", *session.posargs)
+        return
+    with open(THIRD_PARTY, encoding="utf-8") as fh:
+        pins = sorted({entry["pip"] for entry in json.load(fh) if entry.get("pip")})
+    session.install(*CONSTRAINTS, *pins)
+    session.run(
+        "python",
+        "-m",
+        "invariants.conformance",
+        "--targets",
+        THIRD_PARTY,
+        "--out",
+        "conformance",
+        success_codes=[0, 1],
     )
 
 

@@ -156,3 +156,37 @@ class LostStateAdam(TextbookAdam):
         for entry in saved["state"].values():
             entry["step"] = 0
         return saved
+
+
+class GradientMutatingAdam(TextbookAdam):
+    """Adds the L2 decay into p.grad itself, so the caller's gradient changes."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None and group["weight_decay"]:
+                    p.grad.add_(p, alpha=group["weight_decay"])
+        decays = [group["weight_decay"] for group in self.param_groups]
+        for group in self.param_groups:
+            group["weight_decay"] = 0.0
+        try:
+            return super().step(closure)
+        finally:
+            for group, decay in zip(self.param_groups, decays, strict=True):
+                group["weight_decay"] = decay
+
+
+class DecayIgnoringAdam(TextbookAdam):
+    """Accepts weight_decay and never applies it."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        decays = [group["weight_decay"] for group in self.param_groups]
+        for group in self.param_groups:
+            group["weight_decay"] = 0.0
+        try:
+            return super().step(closure)
+        finally:
+            for group, decay in zip(self.param_groups, decays, strict=True):
+                group["weight_decay"] = decay

@@ -84,6 +84,19 @@ def test_broken_variants_are_caught_with_the_right_explanation(
     assert by_name[failing_check].explained_by[0].key == explanation
 
 
+def test_a_gradient_changed_in_place_is_caught_and_nothing_else_fails():
+    report = _report(subjects.GradientMutatingAdam, "Adam")
+    assert {r.name for r in report.failures} == {"edge/gradient-left-unchanged"}
+
+
+def test_ignored_weight_decay_is_named():
+    report = _report(subjects.DecayIgnoringAdam, "Adam")
+    by_name = {r.name: r for r in report.failures}
+    assert set(by_name) == {"differential/float64/weight-decay"}
+    keys = [e.key for e in by_name["differential/float64/weight-decay"].explained_by]
+    assert keys[0] == "weight-decay-ignored"
+
+
 def test_aliasing_names_the_state_entry_and_nothing_else_fails():
     report = _report(subjects.AliasingDiffGrad, "DiffGrad")
     failing = {r.name: r for r in report.failures}
@@ -216,3 +229,16 @@ def test_parse_kwargs_forms():
     }
     with pytest.raises(TargetError):
         parse_kwargs("=3")
+
+
+def test_the_third_party_survey_file_names_known_methods_and_pins():
+    from pathlib import Path
+
+    entries = json.loads(
+        (Path(__file__).parents[1] / "invariants/conformance/third_party.json").read_text()
+    )
+    assert entries
+    for entry in entries:
+        assert entry["method"] in REGISTRY
+        assert ":" in entry["target"]
+        assert entry["pip"] == "" or "==" in entry["pip"]

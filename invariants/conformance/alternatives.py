@@ -29,6 +29,7 @@ import numpy as np
 
 from optimizers.reference._common import bias_correction, divide_or_zero, reciprocal_or_zero
 from optimizers.reference.adam_family import _AdamFamily
+from optimizers.reference.layerwise import _Paper004Optimizer
 from optimizers.registry import REGISTRY
 
 OPEN_CHOICE = "open-choice"
@@ -72,6 +73,29 @@ class _EpsInsideRootAfterCorrection:
 
     def _denominator(self, v, t):
         return np.sqrt(v / bias_correction(self.beta2, t) + self.eps)
+
+
+class _EpsBeforeBiasCorrection:
+    """``(sqrt(v_t) + ε)/sqrt(1-β2^t)``: the Adam paper's "efficient" form (§2), which
+    scales ε by the bias correction and so differs from ``sqrt(v̂_t) + ε``."""
+
+    # This form always has the outer ε; an ε inside the EMA stays where the paper puts it.
+    def _denominator(self, v, t):
+        return (np.sqrt(v) + self.eps) / np.sqrt(bias_correction(self.beta2, t))
+
+    def _step_sizes(self, v, t):
+        return reciprocal_or_zero(self._denominator(v, t))
+
+
+class _GroupStepCount:
+    """The step count t kept per param group: a tensor without gradient still ages, so
+    when it next takes part its bias corrections use the group's t, not its own."""
+
+    def step(self, grads):
+        for i, g in enumerate(grads):
+            if g is None:
+                self.state[i]["step"] += 1
+        super().step(grads)
 
 
 def _variant(base: type, mixin: type) -> type:
@@ -157,6 +181,16 @@ def alternatives(method: str, arguments: Mapping[str, Any]) -> list[Alternative]
                 {"decoupled_weight_decay": not current},
             )
         )
+    if arguments.get("weight_decay", 0.0):
+        found.append(
+            Alternative(
+                "weight-decay-ignored",
+                KNOWN_MISTAKE,
+                "the weight_decay argument has no effect: the steps are those without decay",
+                method,
+                {"weight_decay": 0.0},
+            )
+        )
     if "eps_mode" in accepted:
         paper_mode = arguments.get("eps_mode", accepted["eps_mode"].default)
         for mode in ("outside", "inside", "both"):
@@ -193,6 +227,46 @@ def alternatives(method: str, arguments: Mapping[str, Any]) -> list[Alternative]
                 method,
                 {"eps_mode": "outside"},
                 _variant(reference, _EpsInsideRootAfterCorrection),
+            )
+        )
+    if issubclass(reference, (_AdamFamily, _Paper004Optimizer)) and method not in (
+        "RAdam",
+        "RAdamNorm",
+    ):
+        found.append(
+            Alternative(
+                "eps-before-bias-correction",
+                KNOWN_MISTAKE,
+                "ε added to sqrt(v_t) before the bias correction, (sqrt(v_t)+ε)/sqrt(1-β2^t) "
+                "(the Adam paper's §2 'efficient' form): ε is effectively scaled by "
+                "1/sqrt(1-β2^t), which the papers' algorithms do not do",
+                method,
+                {},
+                _variant(reference, _EpsBeforeBiasCorrection),
+            )
+        )
+    found.append(
+        Alternative(
+            "step-count-per-group",
+            KNOWN_MISTAKE,
+            "the step count t is kept per param group, not per parameter: a parameter "
+            "that had no gradient for some steps gets the group's bias corrections",
+            method,
+            {},
+            _variant(reference, _GroupStepCount),
+        )
+    )
+    # A per-group step count often comes with another deviation in the same library.
+    group_count = found[-1]
+    for other in [a for a in found[:-1] if a.reference_class is not None]:
+        found.append(
+            Alternative(
+                f"{other.key} + {group_count.key}",
+                KNOWN_MISTAKE,
+                f"{other.explanation}; and {group_count.explanation}",
+                method,
+                dict(other.overrides),
+                _variant(other.reference_class, _GroupStepCount),
             )
         )
     base = REGISTRY[method].base

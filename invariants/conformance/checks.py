@@ -125,6 +125,28 @@ def _never_moves(target_traj: Trajectory, scenario: Scenario) -> bool:
     )
 
 
+def float32_inside(target_traj: Trajectory, scenario: Scenario) -> bool:
+    """Whether every float64 parameter tensor that moved comes out rounded to float32:
+    the target computes in single precision whatever the parameters' dtype."""
+    moved = 0
+    for step in target_traj:
+        for p, p0 in zip(step, scenario.params, strict=True):
+            if np.array_equal(p, p0):
+                continue
+            moved += 1
+            if not np.array_equal(p, p.astype(np.float32).astype(np.float64)):
+                return False
+    return moved > 0
+
+
+FLOAT32_INSIDE = Alternative(
+    "computes-in-float32",
+    KNOWN_MISTAKE,
+    "float64 parameters come back rounded to float32 after every step: the target "
+    "computes its update in single precision whatever the parameters' dtype",
+    "",
+)
+
 NEVER_MOVES = Alternative(
     "parameters-never-change",
     KNOWN_MISTAKE,
@@ -143,6 +165,7 @@ def classify(
     arguments: dict[str, Any],
     tolerance: float,
     confirm: Callable[[Alternative], bool] | None = None,
+    float64: bool = True,
 ) -> CheckResult:
     """Compare with the reference; on a divergence, find what explains it.
 
@@ -160,6 +183,11 @@ def classify(
         return CheckResult(
             name, kind, FAIL, NEVER_MOVES.explanation, divergence, [NEVER_MOVES], curves=curves
         )
+    if float64 and float32_inside(target_traj, scenario):
+        return CheckResult(
+            name, kind, FAIL, FLOAT32_INSIDE.explanation, divergence, [FLOAT32_INSIDE],
+            curves=curves,
+        )  # fmt: skip
     candidates = alternatives(target.method, arguments)
     matched = _matching(target_traj, scenario, arguments, candidates, tolerance)
     if not any(a.kind == OPEN_CHOICE for a in matched):
@@ -225,7 +253,10 @@ def _differential(
                 battery_traj.append(run_target(target, battery, dtype, **overrides))
             return bool(_matching(battery_traj[0], battery, arguments, [alternative], tolerance))
 
-        return classify(name, kind, target, scenario, traj, arguments, tolerance, confirm)
+        return classify(
+            name, kind, target, scenario, traj, arguments, tolerance, confirm,
+            float64=dtype == torch.float64,
+        )  # fmt: skip
 
     return run
 
@@ -316,6 +347,27 @@ def _paths(target: Target, steps: int, name: str = "", kind: str = "") -> CheckR
     )  # fmt: skip
 
 
+def _gradient_untouched(target: Target, steps: int, name: str = "", kind: str = "") -> CheckResult:
+    """``step()`` must not change ``p.grad``: training code reads gradients after the
+    step (clipping statistics, logging, accumulation) and torch.optim leaves them."""
+    overrides = {"weight_decay": 0.1} if target.accepts("weight_decay") else {}
+    scenario = scenarios.battery(6)
+    tensors = [torch.tensor(p, dtype=torch.float64) for p in scenario.params]
+    optimizer = target.build(tensors, **overrides)
+    for t, grads in enumerate(scenario.gradients):
+        for tensor, g in zip(tensors, grads, strict=True):
+            tensor.grad = torch.tensor(g)
+        before = [tensor.grad.clone() for tensor in tensors]
+        optimizer.step()
+        for i, (tensor, saved) in enumerate(zip(tensors, before, strict=True)):
+            if not torch.equal(tensor.grad, saved):
+                text = f"step {t + 1} changed p.grad of tensor {i} in place" + (
+                    " (weight decay added into the gradient?)" if overrides else ""
+                )
+                return CheckResult(name, kind, FAIL, text)
+    return CheckResult(name, kind, PASS, "p.grad is left as the caller gave it")
+
+
 def _zero_first_step(target: Target, steps: int, name: str = "", kind: str = "") -> CheckResult:
     """A zero gradient on a fresh optimizer (no weight decay) moves nothing: every
     method here starts its moments at zero."""
@@ -336,6 +388,8 @@ def _zero_first_step(target: Target, steps: int, name: str = "", kind: str = "")
     ]  # fmt: skip
     if not moved:
         return CheckResult(name, kind, PASS, "a zero first gradient leaves every parameter")
+    if float32_inside(traj[:1], scenario):
+        return CheckResult(name, kind, FAIL, FLOAT32_INSIDE.explanation, None, [FLOAT32_INSIDE])
     bad = traj[0][moved[0]]
     return CheckResult(
         name, kind, FAIL,
@@ -457,6 +511,7 @@ CHECKS: tuple[Check, ...] = (
     Check("edge/state-dict-round-trip", "edge", _roundtrip),
     Check("edge/gradient-buffer-reused-in-place", "edge", _buffer_reuse),
     Check("edge/foreach-vs-single-tensor", "edge", _paths),
+    Check("edge/gradient-left-unchanged", "edge", _gradient_untouched),
     Check("property/zero-first-gradient", "property", _zero_first_step),
     Check("property/GEN-1-scale-invariance", "property", _scale_invariance),
     Check("property/ND-1-AR-4-sphere", "property", _norm_preserved),
