@@ -39,8 +39,11 @@ def verify(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The whole test suite in parallel; Hypothesis runs its derandomized ci profile."""
-    _install(session)
+    """The whole test suite in parallel; Hypothesis runs its derandomized ci profile.
+
+    Installs the optional Ray extra too, so the Ray sweep backend is tested, not skipped.
+    """
+    _install(session, "test,experiments,sweeps")
     session.env["HYPOTHESIS_PROFILE"] = "ci"
     session.run("pytest", "-n", WORKERS, "-q", *session.posargs)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
 import time
 
@@ -113,11 +112,6 @@ def test_a_compiled_run_keeps_plain_checkpoint_keys_and_resumes_eager_runs(
     )
 
 
-@pytest.mark.skipif(
-    not os.environ.get("OPTVERIFY_INDUCTOR_TESTS"),
-    reason="inductor's C++ codegen takes about a minute on a cold cache; "
-    "set OPTVERIFY_INDUCTOR_TESTS=1 to run it",
-)
 def test_a_run_trains_through_inductor(subset, tmp_path) -> None:
     record = train(toy_spec(seed=2, epochs=1), subset, tmp_path, compile_model=True)
     assert record["history"][0]["compiled_model"]
