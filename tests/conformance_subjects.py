@@ -8,6 +8,8 @@ class changes one thing, the way real implementations go wrong.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 
@@ -158,6 +160,19 @@ class LostStateAdam(TextbookAdam):
         return saved
 
 
+@contextlib.contextmanager
+def _weight_decay_switched_off(optimizer: torch.optim.Optimizer):
+    """Run the textbook step without its own decay (the subclass handles it, or not)."""
+    decays = [group["weight_decay"] for group in optimizer.param_groups]
+    for group in optimizer.param_groups:
+        group["weight_decay"] = 0.0
+    try:
+        yield
+    finally:
+        for group, decay in zip(optimizer.param_groups, decays, strict=True):
+            group["weight_decay"] = decay
+
+
 class GradientMutatingAdam(TextbookAdam):
     """Adds the L2 decay into p.grad itself, so the caller's gradient changes."""
 
@@ -167,14 +182,8 @@ class GradientMutatingAdam(TextbookAdam):
             for p in group["params"]:
                 if p.grad is not None and group["weight_decay"]:
                     p.grad.add_(p, alpha=group["weight_decay"])
-        decays = [group["weight_decay"] for group in self.param_groups]
-        for group in self.param_groups:
-            group["weight_decay"] = 0.0
-        try:
+        with _weight_decay_switched_off(self):
             return super().step(closure)
-        finally:
-            for group, decay in zip(self.param_groups, decays, strict=True):
-                group["weight_decay"] = decay
 
 
 class DecayIgnoringAdam(TextbookAdam):
@@ -182,11 +191,5 @@ class DecayIgnoringAdam(TextbookAdam):
 
     @torch.no_grad()
     def step(self, closure=None):
-        decays = [group["weight_decay"] for group in self.param_groups]
-        for group in self.param_groups:
-            group["weight_decay"] = 0.0
-        try:
+        with _weight_decay_switched_off(self):
             return super().step(closure)
-        finally:
-            for group, decay in zip(self.param_groups, decays, strict=True):
-                group["weight_decay"] = decay
