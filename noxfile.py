@@ -28,7 +28,7 @@ def _install(session: nox.Session, extras: str = "test,experiments") -> None:
 
 @nox.session(python=PYTHON)
 def verify(session: nox.Session) -> None:
-    """The main job: every claim of CLAIMS.md with a verdict, in report/ (about 15 min on 2 cores).
+    """The main job: every claim of CLAIMS.md with a verdict, in report/ (~7.5 min on 2 cores).
 
     Pass options after ``--``: ``nox -s verify -- --quick``, ``-- --claims AN-1,AI-4``,
     ``-- --full``, ``-- --gpu`` (on a CUDA machine), ``-- --fresh``.
