@@ -60,12 +60,26 @@ def write_results(stage: str, results: Iterable[ClaimResult], out_dir: str | os.
         "generated": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "claims": [asdict(r) for r in results],
     }
-    target = out / f"{stage}.json"
-    with tempfile.NamedTemporaryFile("w", dir=out, suffix=".tmp", delete=False) as fh:
-        json.dump(payload, fh, indent=2, default=float)
-        tmp = Path(fh.name)
-    tmp.replace(target)
-    return target
+    return write_text_atomically(
+        out / f"{stage}.json", json.dumps(payload, indent=2, default=float)
+    )
+
+
+def write_text_atomically(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a uniquely named file in the same folder and a
+    rename, so a reader (or a crash) never sees half a file, and concurrent writers of
+    different files in one folder never share a temporary."""
+    with tempfile.NamedTemporaryFile(
+        "w",
+        dir=path.parent,
+        prefix=f".{path.name}.",
+        suffix=".tmp",
+        delete=False,
+        encoding="utf-8",
+    ) as fh:
+        fh.write(text)
+    Path(fh.name).replace(path)
+    return path
 
 
 def read_results(path: str | os.PathLike) -> list[ClaimResult]:

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from experiments.verdicts import ClaimResult, read_results, write_results
+from experiments.verdicts import (
+    ClaimResult,
+    read_results,
+    write_results,
+    write_text_atomically,
+)
 
 STAGE = "invariants"
 ENV = "INVARIANTS_RESULTS"
@@ -29,11 +33,9 @@ def record(result: ClaimResult, out_dir: Path | None = None) -> Path:
     """Write one claim's record atomically to ``<dir>/invariants.d/<ID>.json``."""
     folder = (out_dir or results_dir()) / f"{STAGE}.d"
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{result.claim_id}.json"
-    with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp", delete=False) as fh:
-        json.dump(asdict(result), fh, indent=2, default=float)
-    Path(fh.name).replace(target)
-    return target
+    return write_text_atomically(
+        folder / f"{result.claim_id}.json", json.dumps(asdict(result), indent=2, default=float)
+    )
 
 
 def merge(out_dir: Path | None = None) -> Path | None:

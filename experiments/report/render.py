@@ -23,6 +23,7 @@ from experiments.report.document import (
 )
 from experiments.report.merge import PRECEDENCE, ClaimVerdict
 from experiments.report.paper_numbers import PAPER_ACCURACY
+from experiments.verdicts import write_text_atomically
 
 SUMMARY_WIDTH = 180
 
@@ -239,11 +240,7 @@ def write_report(
     }
     paths = {}
     for name, text in outputs.items():
-        target = out / name
-        tmp = target.with_name(name + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(target)
-        paths[name] = target
+        paths[name] = write_text_atomically(out / name, text)
     return paths
 
 

@@ -58,8 +58,8 @@ class ConformanceReport:
             "target": self.target.label,
             "method": self.target.method,
             "paper_algorithm": REGISTRY[self.target.method].algorithm,
-            "kwargs": _jsonable(self.target.kwargs),
-            "reference_arguments": _jsonable(self.reference_arguments),
+            "kwargs": jsonable(self.target.kwargs),
+            "reference_arguments": jsonable(self.reference_arguments),
             "verdict": self.verdict,
             "tolerances": {"float64": FLOAT64_TOLERANCE, "float32": FLOAT32_TOLERANCE},
             "checks": [r.as_json() for r in self.results],
@@ -69,11 +69,12 @@ class ConformanceReport:
         }
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` with tuples as lists and anything JSON lacks as its repr."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, (bool, int, float, str)) or value is None:
         return value
     return repr(value)

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shlex
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from experiments.verdicts import write_text_atomically
 from invariants.conformance.checks import FAIL, NOT_APPLICABLE, OPEN, PASS
-from invariants.conformance.runner import ConformanceReport
+from invariants.conformance.runner import ConformanceReport, jsonable
 
 _MARK = {PASS: "pass", OPEN: "open choice", FAIL: "**FAIL**", NOT_APPLICABLE: "n/a"}
 
@@ -27,18 +26,10 @@ def reproduce_command(report: ConformanceReport) -> str:
     target = report.target
     parts = ["python", "-m", "invariants.conformance", target.label, "--method", target.method]
     if target.kwargs:
-        parts += ["--kwargs", json.dumps(_plain(target.kwargs))]
+        parts += ["--kwargs", json.dumps(jsonable(target.kwargs))]
     if target.reference_kwargs:
-        parts += ["--reference-kwargs", json.dumps(_plain(target.reference_kwargs))]
+        parts += ["--reference-kwargs", json.dumps(jsonable(target.reference_kwargs))]
     return " ".join(shlex.quote(p) for p in parts)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _slug(text: str) -> str:
@@ -59,18 +50,10 @@ def write_reports(reports: Sequence[ConformanceReport], out: Path) -> list[Path]
         "targets": records,
     }
     written = [
-        _atomic(out / "conformance.json", json.dumps(document, indent=1) + "\n"),
-        _atomic(out / "CONFORMANCE.md", markdown(records)),
+        write_text_atomically(out / "conformance.json", json.dumps(document, indent=1) + "\n"),
+        write_text_atomically(out / "CONFORMANCE.md", markdown(records)),
     ]
     return written + [out / p for r in records for p in r["plots"].values()]
-
-
-def _atomic(path: Path, text: str) -> Path:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(temporary, path)
-    return path
 
 
 def _plots(report: ConformanceReport, out: Path) -> dict[str, str]:
