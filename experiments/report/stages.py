@@ -108,33 +108,16 @@ def _training(mode: str, ids: list[str], out: Path, gpu: bool) -> list[list[str]
     # Outside --full, claims about the papers' scale or data are recorded as needing a GPU
     # or data without spending CPU time on their reduced studies.
     skip = [] if mode == "full" else ["--skip-scale-bound"]
-    commands = [
-        _python(
-            "-m",
-            "experiments.training",
-            "--claims",
-            ",".join(ids),
-            "--scale",
-            "reduced",
-            *size[mode],
-            *skip,
-            *common,
-        )
-    ]
+
+    def study(scale: str, *options: str) -> list[str]:
+        return _python(
+            "-m", "experiments.training", "--claims", ",".join(ids), "--scale", scale,
+            *options, *common,
+        )  # fmt: skip
+
+    commands = [study("reduced", *size[mode], *skip)]
     if gpu:
-        commands.append(
-            _python(
-                "-m",
-                "experiments.training",
-                "--claims",
-                ",".join(ids),
-                "--scale",
-                "paper",
-                "--device",
-                "cuda",
-                *common,
-            )
-        )
+        commands.append(study("paper", "--device", "cuda"))
     return commands
 
 
