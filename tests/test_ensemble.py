@@ -121,3 +121,30 @@ def test_bad_stacks_are_refused() -> None:
         stack(torch.zeros(3, 1, 3, 16, 16))
     with pytest.raises(TypeError, match="before building"):
         stack.to(torch.float64)
+
+
+def test_throughput_benchmark_writes_both_layouts(tmp_path) -> None:
+    import json
+
+    from experiments.training import throughput
+
+    out = tmp_path / "throughput.json"
+    arguments = "--width 0.125 --batch 4 --runs 1,2 --optimizers AdamNorm --steps 1 --warmup 1"
+    assert throughput.main([*arguments.split(), "--peak-tflops", "1", "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert {(r["runs"], r["layout"]) for r in rows} == {
+        (1, "separate"), (1, "stacked"), (2, "separate"), (2, "stacked"),
+    }  # fmt: skip
+    for row in rows:
+        assert row["images_per_second"] == pytest.approx(row["runs"] * 4 / row["step_seconds"])
+        assert 0 < row["optimizer_share"] < 1 and row["flops_per_image"] > 0 and row["mfu"] > 0
+    assert "| AdamNorm | 2 | stacked |" in out.with_suffix(".md").read_text()
+
+
+@pytest.mark.parametrize("arguments", ["--runs 0", "--optimizers Nope", "--width -1", "--steps 0"])
+def test_throughput_benchmark_refuses_bad_arguments(arguments: str) -> None:
+    from experiments.training import throughput
+
+    with pytest.raises(SystemExit) as exit_info:
+        throughput.parse_args(arguments.split())
+    assert exit_info.value.code == 2

@@ -1,0 +1,250 @@
+"""Training throughput: N runs one after another against N runs in one :class:`ModelStack`.
+
+For each optimizer and each number of runs N it times full training steps
+(forward, backward, optimizer step) on random data resident on the device, at a
+study's model, width and batch size, in two layouts:
+
+* ``separate``: N models, each stepped in turn (what N processes on one device
+  amount to, without the time slicing);
+* ``stacked``: the same N models in one :class:`~experiments.training.ensemble.ModelStack`.
+
+It reports images/s per run and in aggregate, the share of step time spent in
+the N ``optimizer.step()`` calls, and, from the model's FLOP count
+(``torch.utils.flop_counter``) and ``--peak-tflops``, the model FLOP utilisation
+(MFU). On CUDA the forward and backward run under bf16 autocast with float32
+parameters and optimizer state, channels_last, as the training loop does.
+
+    python -m experiments.training.throughput                       # CPU, small CNN
+    python -m experiments.training.throughput --device cuda --model resnet18 \\
+        --batch 64 --runs 1,8 --optimizers Adam,AdamNorm --peak-tflops 990 \\
+        --out results/throughput.json                               # also throughput.md
+
+Every figure is a measurement of this process on this machine: rerun to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from experiments.models.registry import build_model
+from experiments.training.ensemble import ModelStack
+from experiments.verdicts import write_text_atomically
+from optimizers.registry import REGISTRY
+
+IMAGE_SHAPE = (3, 32, 32)
+CLASSES = 10
+
+
+def training_flops_per_image(model: nn.Module, batch: int, device: torch.device) -> float:
+    """Forward + backward FLOPs of one image, counted by torch's FLOP counter."""
+    images = torch.randn(batch, *IMAGE_SHAPE, device=device)
+    labels = torch.randint(0, CLASSES, (batch,), device=device)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        nn.functional.cross_entropy(model(images), labels).backward()
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops() / batch
+
+
+def _autocast(device: torch.device) -> AbstractContextManager[Any]:
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return torch.autocast("cpu", enabled=False)
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class _Arm:
+    """N models with their optimizers and one fixed batch each, steppable in either layout."""
+
+    def __init__(
+        self, spec: argparse.Namespace, optimizer: str, runs: int, device: torch.device
+    ) -> None:
+        self.device = device
+        self.models = []
+        for seed in range(runs):
+            torch.manual_seed(seed)
+            model = build_model(spec.model, num_classes=CLASSES, width=spec.width).to(device)
+            if device.type == "cuda":
+                model = model.to(memory_format=torch.channels_last)
+            self.models.append(model.train())
+        self.optimizers = [
+            REGISTRY[optimizer].torch_class(m.parameters(), lr=1e-3) for m in self.models
+        ]
+        generator = torch.Generator(device=device).manual_seed(0)
+        self.images = torch.randn(
+            runs, spec.batch, *IMAGE_SHAPE, device=device, generator=generator
+        )
+        self.labels = torch.randint(
+            0, CLASSES, (runs, spec.batch), device=device, generator=generator
+        )
+        self.stack = ModelStack(self.models).train()
+
+    def _losses(self, stacked: bool) -> torch.Tensor:
+        with _autocast(self.device):
+            if stacked:
+                logits = self.stack(self.images).float()
+                return (
+                    nn.functional.cross_entropy(
+                        logits.flatten(0, 1), self.labels.flatten(), reduction="sum"
+                    )
+                    / self.labels.shape[1]
+                )
+            total = torch.zeros((), device=self.device)
+            for model, images, labels in zip(self.models, self.images, self.labels, strict=True):
+                total = total + nn.functional.cross_entropy(model(images).float(), labels)
+            return total
+
+    def step(self, stacked: bool) -> tuple[float, float]:
+        """One training step of every run: (seconds in all, seconds in optimizer steps)."""
+        for optimizer in self.optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        _synchronize(self.device)
+        started = time.perf_counter()
+        self._losses(stacked).backward()
+        _synchronize(self.device)
+        optimizer_started = time.perf_counter()
+        for optimizer in self.optimizers:
+            optimizer.step()
+        _synchronize(self.device)
+        finished = time.perf_counter()
+        return finished - started, finished - optimizer_started
+
+
+def measure(
+    spec: argparse.Namespace, progress: Callable[[str], None] = print
+) -> list[dict[str, Any]]:
+    """One row per (optimizer, runs, layout) with the median of ``spec.steps`` timed steps."""
+    device = torch.device(spec.device)
+    probe = build_model(spec.model, num_classes=CLASSES, width=spec.width).to(device)
+    flops = training_flops_per_image(probe, spec.batch, device)
+    rows = []
+    for optimizer in spec.optimizers:
+        for runs in spec.runs:
+            arm = _Arm(spec, optimizer, runs, device)
+            for stacked in (False, True):
+                for _ in range(spec.warmup):
+                    arm.step(stacked)
+                timings = [arm.step(stacked) for _ in range(spec.steps)]
+                seconds = statistics.median(t for t, _ in timings)
+                optimizer_seconds = statistics.median(o for _, o in timings)
+                per_run = spec.batch / seconds
+                row = {
+                    "optimizer": optimizer,
+                    "runs": runs,
+                    "layout": "stacked" if stacked else "separate",
+                    "step_seconds": seconds,
+                    "images_per_second_per_run": per_run,
+                    "images_per_second": per_run * runs,
+                    "optimizer_share": optimizer_seconds / seconds,
+                    "flops_per_image": flops,
+                }
+                if spec.peak_tflops:
+                    row["mfu"] = per_run * runs * flops / (spec.peak_tflops * 1e12)
+                rows.append(row)
+                progress(
+                    f"{optimizer:>12} N={runs:<2} {row['layout']:>8}: "
+                    f"{row['images_per_second']:9.0f} img/s in all, "
+                    f"optimizer {100 * row['optimizer_share']:4.1f}% of the step"
+                )
+    return rows
+
+
+def markdown(rows: Sequence[dict[str, Any]], spec: argparse.Namespace) -> str:
+    lines = [
+        f"Training throughput: {spec.model} (width {spec.width:g}), batch {spec.batch}, "
+        f"device {spec.device}, median of {spec.steps} steps.",
+        "",
+        "| optimizer | runs | layout | img/s per run | img/s in all | optimizer share | MFU |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        mfu = f"{100 * row['mfu']:.1f}%" if "mfu" in row else "—"
+        lines.append(
+            f"| {row['optimizer']} | {row['runs']} | {row['layout']} | "
+            f"{row['images_per_second_per_run']:.0f} | {row['images_per_second']:.0f} | "
+            f"{100 * row['optimizer_share']:.1f}% | {mfu} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _run_counts(text: str) -> list[int]:
+    return [_positive_int(part) for part in text.split(",") if part]
+
+
+def _optimizer_names(text: str) -> list[str]:
+    names = [part for part in text.split(",") if part]
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown optimizer(s) {unknown}; known: {list(REGISTRY)}")
+    return names
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.training.throughput", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--model", default="small_cnn")
+    parser.add_argument("--width", type=_positive_float, default=0.5)
+    parser.add_argument("--batch", type=_positive_int, default=128)
+    parser.add_argument("--runs", type=_run_counts, default=[1, 3], help="e.g. 1,3,8")
+    parser.add_argument("--optimizers", type=_optimizer_names, default=["Adam", "AdamNorm"])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--steps", type=_positive_int, default=5, help="timed steps per row")
+    parser.add_argument("--warmup", type=_positive_int, default=2)
+    parser.add_argument(
+        "--peak-tflops", type=_positive_float, default=None, help="the device's peak, for MFU"
+    )
+    parser.add_argument("--out", type=Path, default=None, help="JSON file (and .md beside it)")
+    args = parser.parse_args(argv)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.error("--device cuda asked for, but torch sees no CUDA device")
+    try:
+        build_model(args.model)
+    except KeyError as error:
+        parser.error(str(error))
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    spec = parse_args(argv)
+    rows = measure(spec)
+    if spec.out is not None:
+        spec.out.parent.mkdir(parents=True, exist_ok=True)
+        settings = {k: v if not isinstance(v, Path) else str(v) for k, v in vars(spec).items()}
+        payload = {"settings": settings, "torch": torch.__version__, "rows": rows}
+        write_text_atomically(spec.out, json.dumps(payload, indent=1))
+        write_text_atomically(spec.out.with_suffix(".md"), markdown(rows, spec))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
