@@ -99,23 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             covered_by.setdefault(claim_id, []).append(outcome.stage.name)
     rows = merge(claims, records, failures, covered_by)
 
-    plots = out / "figures"
-    plots.mkdir(exist_ok=True)
-    drawn: list[tuple[Path, str]] = []
-    runs = figures.load_runs(out / "stages" / "training" / "runs")
-    if runs:
-        for path in figures.training_curves(runs, plots, "this run"):
-            drawn.append((path, f"Training curves ({path.stem})"))
-        for path in figures.step_size_statistics(runs, plots, "this run"):
-            drawn.append((path, f"Layerwise step sizes ({path.stem})"))
-    gpu_runs = figures.load_recorded_gpu_runs()
-    if gpu_runs:
-        for path in figures.training_curves(gpu_runs, plots, "recorded H100"):
-            drawn.append((path, f"Recorded GPU runs ({path.stem})"))
-        for path in figures.step_size_statistics(gpu_runs, plots, "recorded H100"):
-            drawn.append((path, f"Recorded GPU step sizes ({path.stem})"))
-    for path in figures.collect_stage_figures(out / "stages", plots):
-        drawn.append((path, path.stem))
+    drawn = figures.draw_all(out)
 
     recorded = []
     for path in sorted(figures.RECORDED_GPU.glob("*/verdicts-*.json")):

@@ -1,0 +1,61 @@
+"""One colour per optimizer across every figure of the suite.
+
+The colour belongs to the optimizer (the registry entry), not to the position
+of a line in one plot: AdamNorm is the same colour in the regret figures, the
+training curves and the step-size plots. Variants of one optimizer (other
+hyperparameters, e.g. ``AdaRem(λ=0.5)`` or ``Aida-K=2``) keep its colour and
+differ by line style. Arms that are no registry entry (OGD, AMSGrad in the
+regret experiments) have their own fixed colours.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from matplotlib import colormaps
+from matplotlib.colors import to_hex
+
+EXTRA_ARMS = ("OGD", "AMSGrad")
+"""Arms of the experiments that are not optimizers of the registry, in palette order."""
+
+LINE_STYLES = ("-", "--", "-.", ":")
+BOUND_STYLE = ":"
+"""Bound curves are dotted in the colour of the optimizer they bound."""
+
+
+@cache
+def _names() -> tuple[str, ...]:
+    from optimizers.registry import REGISTRY
+
+    return (*REGISTRY, *EXTRA_ARMS)
+
+
+@cache
+def colors() -> dict[str, str]:
+    """Optimizer name -> hex colour (tab20, then tab20b for names beyond 20)."""
+    cycle = [to_hex(c) for c in (*colormaps["tab20"].colors, *colormaps["tab20b"].colors)]
+    return {name: cycle[i % len(cycle)] for i, name in enumerate(_names())}
+
+
+def optimizer_of(label: str) -> str | None:
+    """The optimizer a plot label names: the longest known name the label starts with
+    ('AdaRem(λ=0.5)' -> 'AdaRem', 'AdamNorm-gamma=0.9' -> 'AdamNorm'), or None."""
+    matches = [name for name in _names() if label.startswith(name)]
+    return max(matches, key=len) if matches else None
+
+
+def color(label: str) -> str:
+    """The colour of the optimizer ``label`` names (grey for an unknown label)."""
+    name = optimizer_of(label)
+    return colors()[name] if name else "#7f7f7f"
+
+
+def line_style(label: str, variants: list[str]) -> str:
+    """Solid for the optimizer's plain arm, then dashed, dash-dotted, dotted for its variants
+    (``variants``: every label drawn in the figure)."""
+    name = optimizer_of(label)
+    same = sorted(v for v in variants if optimizer_of(v) == name)
+    if label == name or label not in same:
+        return LINE_STYLES[0]
+    plain_first = [v for v in same if v != name]
+    return LINE_STYLES[(plain_first.index(label) + (name in same)) % len(LINE_STYLES)]
