@@ -32,7 +32,14 @@ class CodeSpan:
     text: str
 
 
-Inline = str | Link | CodeSpan
+@dataclass(frozen=True)
+class Badge:
+    """A verdict in its colour."""
+
+    verdict: str
+
+
+Inline = str | Link | CodeSpan | Badge
 Text = str | tuple[Inline, ...]
 
 
@@ -115,6 +122,8 @@ def _md_inline(text: Text) -> str:
             out.append(f"[{piece.text}](#{piece.anchor})")
         elif isinstance(piece, CodeSpan):
             out.append(f"`{piece.text}`")
+        elif isinstance(piece, Badge):
+            out.append(f"**{piece.verdict}**")
         else:
             out.append(piece)
     return "".join(out)
@@ -223,6 +232,9 @@ def _html_inline(text: Text) -> str:
             out.append(f'<a href="#{html.escape(piece.anchor)}">{html.escape(piece.text)}</a>')
         elif isinstance(piece, CodeSpan):
             out.append(f"<code>{html.escape(piece.text)}</code>")
+        elif isinstance(piece, Badge):
+            verdict = html.escape(piece.verdict)
+            out.append(f'<span class="badge v-{verdict}">{verdict}</span>')
         else:
             out.append(html.escape(piece))
     return "".join(out)

@@ -9,11 +9,13 @@ import platform
 import re
 import subprocess
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from experiments.report.commands import Command, claim_commands, describe_time
 from experiments.report.document import (
+    Badge,
     Block,
     Bullets,
     Code,
@@ -174,17 +176,19 @@ def _headlines(entries: list[dict[str, Any]]) -> list[Block]:
         blocks.append(Heading(f"{paper}: {counts}", 3))
         items: list[Text] = []
         for e in by_verdict.get("falsified", []):
-            items.append(("Falsified: ", _link(e), f" — {first_sentences(e['summary'])}"))
+            items.append((Badge("falsified"), " ", _link(e), f" — {first_sentences(e['summary'])}"))
         for e in by_verdict.get("holds-under-conditions", []):
-            items.append(("Holds only if ", _link(e), f" — {_condition_text(e)}"))
+            items.append(
+                (Badge("holds-under-conditions"), " ", _link(e), f" only if {_condition_text(e)}")
+            )
         for label, verdicts in (
-            ("Holds: ", ("holds",)),
-            ("Open: ", ("needs-gpu", "needs-data", "inconclusive", "missing")),
+            (Badge("holds"), ("holds",)),
+            ("open: ", ("needs-gpu", "needs-data", "inconclusive", "missing")),
         ):
             chosen = [(e, v) for v in verdicts for e in by_verdict.get(v, [])]
             if not chosen:
                 continue
-            pieces: list[Inline] = [label]
+            pieces: list[Inline] = [label, " "] if isinstance(label, Badge) else [label]
             for i, (e, v) in enumerate(chosen):
                 pieces += [", " if i else "", _link(e)]
                 if v != "holds":
@@ -349,13 +353,14 @@ def build_blocks(
 
 def write_report(
     out: Path,
-    rows: list[ClaimVerdict],
+    rows: Sequence[ClaimVerdict | dict[str, Any]],
     meta: dict[str, Any],
     figures: list[tuple[Path, str]],
     recorded_gpu: list[dict[str, Any]],
 ) -> dict[str, Path]:
-    """Write the three outputs atomically; return their paths."""
-    entries = [row.as_json() for row in rows]
+    """Write the three outputs atomically; return their paths. ``rows``: the merged verdicts,
+    or their ``claims.json`` form (what the report renders)."""
+    entries = [row if isinstance(row, dict) else row.as_json() for row in rows]
     stage_seconds = {s["name"]: s["seconds"] for s in meta["stages"]}
     commands = {e["id"]: claim_commands(e, stage_seconds) for e in entries}
     for entry in entries:
