@@ -32,8 +32,18 @@ def _names() -> tuple[str, ...]:
 
 @cache
 def colors() -> dict[str, str]:
-    """Optimizer name -> hex colour (tab20, then tab20b for names beyond 20)."""
-    cycle = [to_hex(c) for c in (*colormaps["tab20"].colors, *colormaps["tab20b"].colors)]
+    """Optimizer name -> hex colour: tab10, then Dark2, then Set1 (saturated qualitative
+    palettes, so no two optimizers share a hue family the way tab20's light/dark pairs do)."""
+    cycle = list(
+        dict.fromkeys(
+            to_hex(c)
+            for c in (
+                *colormaps["tab10"].colors,
+                *colormaps["Dark2"].colors,
+                *colormaps["Set1"].colors,
+            )
+        )
+    )
     return {name: cycle[i % len(cycle)] for i, name in enumerate(_names())}
 
 
@@ -45,9 +55,9 @@ def optimizer_of(label: str) -> str | None:
 
 
 def color(label: str) -> str:
-    """The colour of the optimizer ``label`` names (grey for an unknown label)."""
+    """The colour of the optimizer ``label`` names (black for an unknown label)."""
     name = optimizer_of(label)
-    return colors()[name] if name else "#7f7f7f"
+    return colors()[name] if name else "#000000"
 
 
 def line_style(label: str, variants: list[str]) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from experiments.report.__main__ import main as report_main
-from experiments.report.commands import claim_commands, verdict_pattern
+from experiments.report.commands import STARTUP_SECONDS, claim_commands, verdict_pattern
 from experiments.verdicts import ClaimResult
 from invariants import replay
 from invariants.results import load, merge, record, replay_command
@@ -98,7 +98,11 @@ def test_commands_of_a_claim_row() -> None:
             "ladder": [{"reproduce": "python -m x --device cuda", "stage": "recorded"}],
         },
     }
-    commands = claim_commands(entry, {"invariants": 20.0, "training": 1000.0})
+    stages = [
+        {"name": "invariants", "seconds": 20.0},
+        {"name": "training", "seconds": 1000.0, "shares_work": True},
+    ]
+    commands = claim_commands(entry, stages)
     assert [(c.kind, c.stage) for c in commands] == [
         ("reproduce", "invariants"),
         ("reproduce", "training"),
@@ -106,7 +110,10 @@ def test_commands_of_a_claim_row() -> None:
         ("rung", "recorded"),
     ]
     assert [c.fast for c in commands] == [True, False, True, False]
-    assert commands[0].expected_seconds == 20.0 and commands[1].expected_seconds == 900.0
+    assert commands[0].expected_seconds == 20.0  # the stage's time: the record has none
+    assert commands[1].expected_seconds == 1000.0  # training runs are shared between claims
+    entry["evidence"]["parts"][0]["evidence"]["seconds"] = 2.0
+    assert claim_commands(entry, stages)[0].expected_seconds == 2.0 + STARTUP_SECONDS
     assert re.search(commands[1].expects, "AB-1 needs-gpu: reduced study")
     assert not re.search(verdict_pattern("AB-1", "holds"), "AB-1 holds-under-conditions")
 

@@ -116,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "claims": o.claims,
                 "seconds": round(o.seconds, 1),
                 "reused": o.reused,
+                "shares_work": o.stage.shares_work,
                 "error": o.error,
             }
             for o in outcomes

@@ -22,6 +22,9 @@ their expected time."""
 REPLAY_SECONDS = 15.0
 """A replay re-evaluates one stored case (start-up of Python and torch dominates)."""
 
+STARTUP_SECONDS = 10.0
+"""Added to a check's measured time: starting Python with torch, sympy and Hypothesis."""
+
 REPLAY_SHOWS = {
     "python -m invariants.replay": r"the counterexample reproduces on",
     "python -m theory.lemma1_numeric": r'"violated": true',
@@ -62,11 +65,18 @@ def verdict_pattern(claim_id: str, verdict: str) -> str:
     return rf"\b{re.escape(claim_id)}\b.*\b{re.escape(verdict)}\b(?!-)"
 
 
-def _seconds(evidence: dict[str, Any], stage_seconds: float | None) -> float | None:
-    for key in ("seconds", "seconds_total"):
-        if isinstance(evidence.get(key), int | float):
-            return float(evidence[key])
-    return stage_seconds
+def _seconds(evidence: dict[str, Any], stage: dict[str, Any] | None) -> float | None:
+    """The record's own time where it has one, else the stage's; the stage's when its claims
+    share work (a claim's record then times only its share)."""
+    whole = stage["seconds"] if stage and stage.get("seconds") else None
+    own = next(
+        (float(evidence[k]) + STARTUP_SECONDS for k in ("seconds", "seconds_total")
+         if isinstance(evidence.get(k), int | float)),
+        None,
+    )  # fmt: skip
+    if stage and stage.get("shares_work") and whole is not None:
+        return max(whole, own or 0.0)
+    return own if own is not None else whole
 
 
 def _replay_expects(command: str, claim_id: str) -> str:
@@ -92,8 +102,10 @@ def _replays(value: Any) -> list[str]:
     return found
 
 
-def claim_commands(entry: dict[str, Any], stage_seconds: dict[str, float]) -> list[Command]:
-    """The commands of one claim row of ``claims.json`` (reproduce first, then replays)."""
+def claim_commands(entry: dict[str, Any], stages: list[dict[str, Any]]) -> list[Command]:
+    """The commands of one claim row of ``claims.json`` (reproduce first, then replays);
+    ``stages``: the report's stage list (name, seconds, shares_work)."""
+    by_name = {s["name"]: s for s in stages}
     commands: dict[str, Command] = {}
     claim_id = entry["id"]
     parts = entry["evidence"].get("parts", [])
@@ -104,7 +116,7 @@ def claim_commands(entry: dict[str, Any], stage_seconds: dict[str, float]) -> li
                 "reproduce",
                 part["stage"],
                 verdict_pattern(claim_id, part["verdict"]),
-                _seconds(part["evidence"], stage_seconds.get(part["stage"])),
+                _seconds(part["evidence"], by_name.get(part["stage"])),
             )
     sources = [(p["stage"], p["evidence"]) for p in parts] or [("", entry["evidence"])]
     sources.append(("", {k: v for k, v in entry["evidence"].items() if k != "parts"}))
@@ -114,7 +126,9 @@ def claim_commands(entry: dict[str, Any], stage_seconds: dict[str, float]) -> li
                 continue
             seconds = REPLAY_SECONDS
             if "--horizon" in replay:
-                seconds = stage_seconds.get(stage)  # reruns an instance of the stage's runs
+                # reruns an instance of the stage's problems
+                seconds = by_name[stage]["seconds"] if stage in by_name else None
+                seconds = seconds or None  # a stage reused without its time: unknown
             commands[replay] = Command(
                 replay, "replay", stage, _replay_expects(replay, claim_id), seconds
             )

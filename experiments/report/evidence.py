@@ -110,7 +110,7 @@ def _trajectory_plot(table: Any, path: Path, title: str) -> Path | None:
            width=0.3, label="g_t (input)", zorder=0)  # fmt: skip
     for row in table.marked:
         step = table.steps[row]
-        ax.axvline(step, color="#d62728", lw=1, ls="--")
+        ax.axvline(step, color="black", lw=1, ls="--")
     ax.axhline(0, color="black", lw=0.5)
     ax.set_xlabel("step t")
     ax.set_ylabel("value (same units as g_t)")
@@ -142,16 +142,18 @@ def _case_blocks(
         blocks.append(
             Table(table.header, table.rows, frozenset(table.marked), f"Steps ({table.note}).")
         )
-    if violations:
+    in_table = [row[-1] for row in table.rows] if table is not None else []
+    elsewhere = [v for v in violations if not any(v in cell for cell in in_table)]
+    if elsewhere:  # violations of no single step (or of steps the table does not show)
         blocks.append(Paragraph("Violated:"))
-        blocks.append(Bullets(tuple(violations)))
+        blocks.append(Bullets(tuple(elsewhere)))
     if table is not None and plot_path is not None:
         drawn = _trajectory_plot(table, plot_path, "trajectory of the counterexample")
         if drawn is not None:
             blocks.append(
                 Image(
                     drawn,
-                    "The counterexample's trajectory (grey bars: the gradient; red dashed: the "
+                    "The counterexample's trajectory (grey bars: the gradient; black dashed: the "
                     "violated step). Look at where the lines cross the claimed order.",
                     small=True,
                 )
@@ -188,7 +190,11 @@ def _record_blocks(cx: dict[str, Any]) -> list[Block]:
         setting.append(number({k: v for k, v in cx["hyperparameters"].items() if k != "name"}))
     if setting:
         blocks.append(Paragraph("Setting: " + ", ".join(setting) + "."))
-    prose = [f"{name(k)}: {v}" for k, v in cx.items() if isinstance(v, str) and k not in NOT_SHOWN]
+    prose = [
+        f"{name(k)}: {v}"
+        for k, v in cx.items()
+        if isinstance(v, str) and k not in NOT_SHOWN and k not in SETTING_KEYS
+    ]
     if prose:
         blocks.append(Bullets(tuple(prose)))
     per_step = _per_step(cx)

@@ -199,17 +199,37 @@ def _headlines(entries: list[dict[str, Any]]) -> list[Block]:
 
 
 def _commands_blocks(commands: list[Command]) -> list[Block]:
+    """Each kind of command under one line that says what it does and how long it takes
+    (commands of the same kind and time share a block, one command per line)."""
     blocks: list[Block] = []
-    titles = {"reproduce": "Reproduce", "replay": "Replay", "rung": "Ladder study"}
+    titles = {
+        "reproduce": "Reproduce the verdict",
+        "replay": "Replay the stored counterexample",
+        "rung": "Run the study of a ladder rung",
+    }
+    groups: dict[tuple[str, str], list[str]] = {}
     for command in commands:
-        blocks.append(
-            Paragraph(f"{titles[command.kind]} ({describe_time(command)}), from the project root:")
-        )
-        blocks.append(Code(command.command))
+        groups.setdefault((command.kind, describe_time(command)), []).append(command.command)
+    for (kind, time), lines in groups.items():
+        each = " each" if len(lines) > 1 else ""
+        blocks.append(Paragraph(f"{titles[kind]} ({time}{each}), from the project root:"))
+        blocks.append(Code("\n".join(lines)))
     return blocks
 
 
-def _claim_blocks(entry: dict[str, Any], commands: list[Command], figures_dir: Path) -> list[Block]:
+def _problem_figure(counterexample: Any, figures: list[tuple[Path, str]]) -> list[Block]:
+    """The regret figure of the problem a counterexample names (its trajectory in context)."""
+    problem = counterexample.get("problem") if isinstance(counterexample, dict) else None
+    chosen = [(p, c) for p, c in figures if problem and p.stem.endswith(f"-{problem}_regret")]
+    return [Image(path, caption) for path, caption in chosen[:1]]
+
+
+def _claim_blocks(
+    entry: dict[str, Any],
+    commands: list[Command],
+    figures_dir: Path,
+    figures: list[tuple[Path, str]],
+) -> list[Block]:
     claim_id, verdict = entry["id"], entry["verdict"] or "missing"
     evidence = entry["evidence"]
     statement = entry["statement"]
@@ -243,6 +263,7 @@ def _claim_blocks(entry: dict[str, Any], commands: list[Command], figures_dir: P
             evidence["counterexample"],
             figures_dir / f"cx-{slug(claim_id)}.png",
         )
+        blocks += _problem_figure(evidence["counterexample"], figures)
     if "conditions" in evidence:
         blocks += conditions_blocks(claim_id, statement, evidence["conditions"])
     if evidence.get("caveats"):
@@ -320,7 +341,7 @@ def build_blocks(
     for paper in dict.fromkeys(e["paper"] for e in entries):
         blocks.append(Heading(paper))
         for entry in (e for e in entries if e["paper"] == paper):
-            blocks += _claim_blocks(entry, commands[entry["id"]], figures_dir)
+            blocks += _claim_blocks(entry, commands[entry["id"]], figures_dir, figures)
     if recorded_gpu:
         blocks.append(Heading("Recorded GPU runs"))
         blocks.append(
@@ -361,8 +382,7 @@ def write_report(
     """Write the three outputs atomically; return their paths. ``rows``: the merged verdicts,
     or their ``claims.json`` form (what the report renders)."""
     entries = [row if isinstance(row, dict) else row.as_json() for row in rows]
-    stage_seconds = {s["name"]: s["seconds"] for s in meta["stages"]}
-    commands = {e["id"]: claim_commands(e, stage_seconds) for e in entries}
+    commands = {e["id"]: claim_commands(e, meta["stages"]) for e in entries}
     for entry in entries:
         entry["commands"] = [c.as_json() for c in commands[entry["id"]]]
     payload = {

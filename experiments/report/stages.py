@@ -58,6 +58,9 @@ class Stage:
     commands: Callable[[str, list[str], Path, bool], list[list[str]]]
     """(mode, claim IDs to run, output dir, gpu) -> one command per shard."""
     description: str
+    shares_work: bool = False
+    """Its claims share computations (training runs, regret problems), so one claim's
+    record times only its own share: rerunning one claim costs up to the whole stage."""
 
     def claims_for(self, wanted: Sequence[str] | None) -> list[str]:
         covered = self.covers()
@@ -126,8 +129,8 @@ def _training(mode: str, ids: list[str], out: Path, gpu: bool) -> list[list[str]
 STAGES: tuple[Stage, ...] = (
     Stage("theory", _theory_ids, _theory, "sympy derivations and numeric searches (thy)"),
     Stage("invariants", _invariant_ids, _invariants, "Hypothesis properties (inv, red)"),
-    Stage("regret", _regret_ids, _regret, "online-convex regret experiments (reg)"),
-    Stage("training", _training_ids, _training, "training studies (emp, gpu)"),
+    Stage("regret", _regret_ids, _regret, "online-convex regret experiments (reg)", True),
+    Stage("training", _training_ids, _training, "training studies (emp, gpu)", True),
 )
 
 
