@@ -15,8 +15,12 @@ from functools import cache
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-EXTRA_ARMS = ("OGD", "AMSGrad")
-"""Arms of the experiments that are not optimizers of the registry, in palette order."""
+EXTRA_ARMS = {"OGD": "#000000", "AMSGrad": "#984ea3"}
+"""Arms of the experiments that are not optimizers of the registry, with fixed colours
+(OGD, the regret's control, in black: it stands out from every adaptive method)."""
+
+UNKNOWN = "#999999"
+"""A label that names no known optimizer (e.g. the comparator in the iterate plots)."""
 
 LINE_STYLES = ("-", "--", "-.", ":")
 BOUND_STYLE = ":"
@@ -44,7 +48,10 @@ def colors() -> dict[str, str]:
             )
         )
     )
-    return {name: cycle[i % len(cycle)] for i, name in enumerate(_names())}
+    cycle = [c for c in cycle if c not in EXTRA_ARMS.values()]
+    from optimizers.registry import REGISTRY
+
+    return {name: cycle[i % len(cycle)] for i, name in enumerate(REGISTRY)} | EXTRA_ARMS
 
 
 def optimizer_of(label: str) -> str | None:
@@ -55,9 +62,9 @@ def optimizer_of(label: str) -> str | None:
 
 
 def color(label: str) -> str:
-    """The colour of the optimizer ``label`` names (black for an unknown label)."""
+    """The colour of the optimizer ``label`` names (:data:`UNKNOWN` for an unknown label)."""
     name = optimizer_of(label)
-    return colors()[name] if name else "#000000"
+    return colors()[name] if name else UNKNOWN
 
 
 def line_style(label: str, variants: list[str]) -> str:

@@ -35,7 +35,7 @@ CAPTIONS = {
     ),
     "iterates": (
         "First coordinates of the iterates θ_t of instance 0 against t, with the best fixed "
-        "point in hindsight θ*_T (black, dotted). Look at: an optimizer that settles away from "
+        "point in hindsight θ*_T (grey, dotted). Look at: an optimizer that settles away from "
         "θ*_T keeps paying regret every round."
     ),
 }
@@ -116,7 +116,14 @@ def iterates_figure(key: str, summary: dict, arrays: dict[str, np.ndarray]) -> F
                 label=label,
                 lw=1.2,
             )
-        ax.plot(horizons, best[:, i], color="black", ls=":", lw=1.5, label="best fixed point θ*_T")
+        ax.plot(
+            horizons,
+            best[:, i],
+            color=palette.UNKNOWN,
+            ls=":",
+            lw=1.5,
+            label="best fixed point θ*_T",
+        )
         ax.set_xscale("log")
         ax.set_ylabel(f"coordinate θ_t[{i}] (instance 0)")
         ax.grid(True, which="both", alpha=0.3)
