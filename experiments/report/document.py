@@ -194,6 +194,7 @@ tr.mark-decides td { font-weight: 600; border-top: 2px solid #333; border-bottom
 pre { background: #f7f7f7; padding: 0.6em; overflow-x: auto; font-size: 0.85em;
       white-space: pre-wrap; }
 code { background: #f3f3f3; padding: 0 3px; }
+td a { white-space: nowrap; }
 img { max-width: 100%; } figure.small img { max-width: 420px; }
 figcaption { font-size: 0.9em; color: #333; }
 details { margin: 0.4em 0; } summary { cursor: pointer; color: #555; }

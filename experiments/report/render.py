@@ -343,7 +343,7 @@ def build_blocks(
         for entry in (e for e in entries if e["paper"] == paper):
             blocks += _claim_blocks(entry, commands[entry["id"]], figures_dir, figures)
     if recorded_gpu:
-        blocks.append(Heading("Recorded GPU runs"))
+        blocks.append(Heading("Recorded GPU runs", 2, "recorded-gpu"))
         blocks.append(
             Paragraph(
                 "Studies run on an NVIDIA H100 at the 'shortened' scale (the papers' models and "
@@ -366,7 +366,7 @@ def build_blocks(
             )
         )
     if figures:
-        blocks.append(Heading("Figures"))
+        blocks.append(Heading("Figures", 2, "figures"))
         for path, caption in figures:
             blocks.append(Image(path, caption))
     return blocks
