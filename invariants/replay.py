@@ -197,9 +197,21 @@ def step_table(
     return StepTable(tuple(header), tuple(rows), tuple(marked), series, tuple(shown), note)
 
 
+def stored_counterexample(evidence: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The record's counterexample, else the first caveat's (a case outside the claim's scope
+    that a ``holds`` verdict lists): ``(what it is, the stored counterexample)``."""
+    if isinstance(evidence.get("counterexample"), dict) and "case" in evidence["counterexample"]:
+        return "the counterexample", evidence["counterexample"]
+    for caveat in evidence.get("caveats", []):
+        stored = caveat.get("counterexample") if isinstance(caveat, dict) else None
+        if isinstance(stored, dict) and "case" in stored:
+            return "the caveat's counterexample", stored
+    return None
+
+
 def _print_table(table: StepTable) -> None:
     widths = [max(len(h), *(len(r[i]) for r in table.rows)) for i, h in enumerate(table.header)]
-    print("  " + "  ".join(h.ljust(w) for h, w in zip(table.header, widths, strict=True)))
+    print("  " + "  ".join(h.ljust(w) for h, w in zip(table.header, widths, strict=True)).rstrip())
     for row in table.rows:
         print("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     print(f"  ({table.note})")
@@ -223,11 +235,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.claim not in records:
         parser.error(f"no record for {args.claim}; run: python -m invariants --claims {args.claim}")
     verdict = records[args.claim].verdict
-    evidence = records[args.claim].evidence
-    if "counterexample" not in evidence:
+    found = stored_counterexample(records[args.claim].evidence)
+    if found is None:
         print(f"{args.claim}: verdict {verdict}, no counterexample to replay")
         return 0
-    stored = evidence["counterexample"]
+    what, stored = found
     case = Case.from_json(stored["case"])
     claim = CLAIMS[args.claim]
     print(f"{args.claim}: {claim.statement}")
@@ -246,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"    - {v.message}")
     ok = reproduced[stored["found_by"]]
     print(
-        f"{args.claim}: recorded verdict {verdict}; the counterexample "
+        f"{args.claim}: recorded verdict {verdict}; {what} "
         + ("reproduces" if ok else "does NOT reproduce")
         + f" on {stored['found_by']}, the implementation that found it"
     )

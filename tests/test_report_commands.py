@@ -76,6 +76,22 @@ def test_replay_prints_the_steps_and_agrees_with_the_record(tmp_path: Path, caps
     assert "recorded verdict falsified; the counterexample reproduces on torch" in printed
 
 
+def test_replay_finds_a_caveats_counterexample(tmp_path: Path, capsys) -> None:
+    """A ``holds`` verdict with a caveat (a case outside the claim's scope) replays it."""
+    stored = _an5_record().evidence["counterexample"]
+    caveat = {"text": "outside S1", "counterexample": stored, "replay": stored["replay"]}
+    record(
+        ClaimResult("AN-5", "holds", "no counterexample in S1", "x", {"caveats": [caveat]}),
+        tmp_path,
+    )
+    merge(tmp_path)
+    assert replay.main(["AN-5", "--results", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "recorded verdict holds; the caveat's counterexample reproduces on torch" in printed
+    located = load(tmp_path)["AN-5"].evidence["caveats"][0]["replay"]
+    assert located == f"python -m invariants.replay AN-5 --results {tmp_path}/invariants.json"
+
+
 def test_commands_of_a_claim_row() -> None:
     entry = {
         "id": "AB-1",

@@ -26,7 +26,7 @@ STARTUP_SECONDS = 10.0
 """Added to a check's measured time: starting Python with torch, sympy and Hypothesis."""
 
 REPLAY_SHOWS = {
-    "python -m invariants.replay": r"the counterexample reproduces on",
+    "python -m invariants.replay": r"counterexample reproduces on",
     "python -m theory.lemma1_numeric": r'"violated": true',
     "from theory.adanorm_regret_instance": r"first_violation_T=\d",
 }
