@@ -300,3 +300,22 @@ def test_chromium_resolves_links_renders_tables_and_shows_no_escapes(report: Pat
     shot = report / "first-screen.png"
     _chromium(page, report / "chrome-profile", f"--screenshot={shot}", "--window-size=1280,1400")
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_a_claim_without_a_verdict_is_open_in_its_headline(tmp_path: Path) -> None:
+    claims = load_claims()[:2]
+    rows = merge(claims, {}, {"theory": "Traceback: boom"}, {claims[0].id: ["theory"]})
+    meta = {
+        "generated": "2026-01-01T00:00:00+00:00",
+        "environment": {"python": "3", "torch": "2", "cpus": 2, "device": "cpu"},
+        "mode": "test",
+        "command": "pytest",
+        "stages": [{"name": "theory", "claims": [], "seconds": 1.0, "reused": False, "error": "x"}],
+    }
+    render.write_report(tmp_path, rows, meta, [], [])
+    text = (tmp_path / "REPORT.md").read_text()
+    head = text[text.index("## Headlines") : text.index("## Summary")]
+    assert (
+        "2 without a verdict" in head and f"[{claims[0].id}](#{claims[0].id}) (no verdict)" in head
+    )
+    assert "Traceback: boom" in text

@@ -172,7 +172,11 @@ def _headlines(entries: list[dict[str, Any]]) -> list[Block]:
         by_verdict: dict[str, list[dict[str, Any]]] = {}
         for e in mine:
             by_verdict.setdefault(e["verdict"] or "missing", []).append(e)
-        counts = ", ".join(f"{len(by_verdict[v])} {v}" for v in PRECEDENCE if v in by_verdict)
+        counts = ", ".join(
+            f"{len(by_verdict[v])} {v if v != 'missing' else 'without a verdict'}"
+            for v in (*PRECEDENCE, "missing")
+            if v in by_verdict
+        )
         blocks.append(Heading(f"{paper}: {counts}", 3))
         items: list[Text] = []
         for e in by_verdict.get("falsified", []):
@@ -192,7 +196,7 @@ def _headlines(entries: list[dict[str, Any]]) -> list[Block]:
             for i, (e, v) in enumerate(chosen):
                 pieces += [", " if i else "", _link(e)]
                 if v != "holds":
-                    pieces.append(f" ({v})")
+                    pieces.append(f" ({v if v != 'missing' else 'no verdict'})")
             items.append(tuple(pieces))
         blocks.append(Bullets(tuple(items)))
     return blocks
