@@ -28,7 +28,7 @@ from rich.table import Table as RichTable
 from experiments.report import figures
 from experiments.report.claim_list import load_claims
 from experiments.report.merge import merge
-from experiments.report.render import environment, now, write_report
+from experiments.report.render import environment, first_sentences, now, write_report
 from experiments.report.stages import STAGES, run_stage
 
 
@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for column in ("claim", "verdict", "evidence"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row.claim.id, row.verdict or "[red]missing", row.summary[:110])
+        table.add_row(row.claim.id, row.verdict or "[red]missing", first_sentences(row.summary))
     console.print(table)
     console.print(f"wrote {', '.join(str(p) for p in paths.values())}")
     missing = [row.claim.id for row in rows if row.verdict is None]
