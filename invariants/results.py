@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
+import shlex
+from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 from experiments.verdicts import (
     ClaimResult,
@@ -23,16 +25,50 @@ from experiments.verdicts import (
 
 STAGE = "invariants"
 ENV = "INVARIANTS_RESULTS"
+DEFAULT_DIR = Path("results")
 
 
 def results_dir() -> Path:
-    return Path(os.environ.get(ENV, "results"))
+    return Path(os.environ.get(ENV, str(DEFAULT_DIR)))
+
+
+def results_file(out_dir: Path | None = None) -> Path:
+    """The merged results file of ``out_dir`` (default: :func:`results_dir`)."""
+    return (out_dir or results_dir()) / f"{STAGE}.json"
+
+
+def replay_command(claim_id: str, out_dir: Path | None = None) -> str:
+    """The replay command for a record kept under ``out_dir``, exactly as it must be typed:
+    ``--results`` names the file unless it is the replay's default."""
+    command = f"python -m invariants.replay {claim_id}"
+    target = results_file(out_dir)
+    if target != results_file(DEFAULT_DIR):
+        command += f" --results {shlex.quote(str(target))}"
+    return command
+
+
+def _locate_replays(value: Any, claim_id: str, located: str) -> Any:
+    """``value`` with every stored replay command of ``claim_id`` replaced by ``located``."""
+    bare = replay_command(claim_id, DEFAULT_DIR)
+    if isinstance(value, dict):
+        return {
+            k: located if k == "replay" and v == bare else _locate_replays(v, claim_id, located)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_locate_replays(v, claim_id, located) for v in value]
+    return value
 
 
 def record(result: ClaimResult, out_dir: Path | None = None) -> Path:
-    """Write one claim's record atomically to ``<dir>/invariants.d/<ID>.json``."""
+    """Write one claim's record atomically to ``<dir>/invariants.d/<ID>.json``.
+
+    The checks name their replay commands without knowing where the record will be
+    kept; here each becomes the command that finds this record (``--results``)."""
     folder = (out_dir or results_dir()) / f"{STAGE}.d"
     folder.mkdir(parents=True, exist_ok=True)
+    located = replay_command(result.claim_id, out_dir or results_dir())
+    result = replace(result, evidence=_locate_replays(result.evidence, result.claim_id, located))
     return write_text_atomically(
         folder / f"{result.claim_id}.json", json.dumps(asdict(result), indent=2, default=float)
     )
@@ -50,6 +86,12 @@ def merge(out_dir: Path | None = None) -> Path | None:
 
 
 def load(path: Path | None = None) -> dict[str, ClaimResult]:
-    """The merged records by claim ID."""
-    target = path or results_dir() / f"{STAGE}.json"
+    """The merged records by claim ID (``path``: the results file, or the folder holding it)."""
+    target = path or results_file()
+    if target.is_dir():
+        target = results_file(target)
+    if not target.exists():
+        raise FileNotFoundError(
+            f"no results file {target}; write one with python -m invariants (or pass --results)"
+        )
     return {r.claim_id: r for r in read_results(target)}

@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from experiments.report.__main__ import main as report_main
 from experiments.report.claim_list import load_claims, parse_claims_markdown
 from experiments.report.merge import PRECEDENCE, merge
 from experiments.report.render import write_report
@@ -155,25 +153,3 @@ def test_html_renders_tables_and_images_in_chromium(synthetic_report: Path) -> N
     dom = result.stdout
     assert "<table>" in dom and dom.count("<tr>") > len(load_claims())
     assert 'data-images-ok="true"' in dom, result.stderr[-2000:]
-
-
-def test_quick_run_gives_verdicts_that_their_commands_reproduce(tmp_path: Path) -> None:
-    """End to end on a few claims: the report, then one claim's reproduce command on its own."""
-    out = tmp_path / "report"
-    code = report_main(["--quick", "--claims", "AN-6,AI-1,AR-9", "--out", str(out)])
-    assert code == 0
-    payload = json.loads((out / "claims.json").read_text())
-    verdicts = {c["id"]: c for c in payload["claims"]}
-    assert set(verdicts) == {"AN-6", "AI-1", "AR-9"}
-    assert verdicts["AR-9"]["verdict"] == "needs-data"
-    an6 = verdicts["AN-6"]
-    command = an6["reproduce"].split()
-    assert command[:3] == ["python", "-m", "theory"]
-    rerun = tmp_path / "rerun"
-    subprocess.run(
-        [sys.executable, *command[1:], "--out", str(rerun), "--examples", "100"],
-        check=True,
-        capture_output=True,
-    )
-    again = json.loads((rerun / "theory.json").read_text())["claims"]
-    assert [c["verdict"] for c in again if c["claim_id"] == "AN-6"] == [an6["verdict"]]

@@ -28,7 +28,7 @@ from rich.table import Table as RichTable
 from experiments.report import figures
 from experiments.report.claim_list import load_claims
 from experiments.report.merge import merge
-from experiments.report.render import environment, now, write_report
+from experiments.report.render import environment, first_sentences, now, write_report
 from experiments.report.stages import STAGES, run_stage
 
 
@@ -99,23 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             covered_by.setdefault(claim_id, []).append(outcome.stage.name)
     rows = merge(claims, records, failures, covered_by)
 
-    plots = out / "figures"
-    plots.mkdir(exist_ok=True)
-    drawn: list[tuple[Path, str]] = []
-    runs = figures.load_runs(out / "stages" / "training" / "runs")
-    if runs:
-        for path in figures.training_curves(runs, plots, "this run"):
-            drawn.append((path, f"Training curves ({path.stem})"))
-        for path in figures.step_size_statistics(runs, plots, "this run"):
-            drawn.append((path, f"Layerwise step sizes ({path.stem})"))
-    gpu_runs = figures.load_recorded_gpu_runs()
-    if gpu_runs:
-        for path in figures.training_curves(gpu_runs, plots, "recorded H100"):
-            drawn.append((path, f"Recorded GPU runs ({path.stem})"))
-        for path in figures.step_size_statistics(gpu_runs, plots, "recorded H100"):
-            drawn.append((path, f"Recorded GPU step sizes ({path.stem})"))
-    for path in figures.collect_stage_figures(out / "stages", plots):
-        drawn.append((path, path.stem))
+    drawn = figures.draw_all(out)
 
     recorded = []
     for path in sorted(figures.RECORDED_GPU.glob("*/verdicts-*.json")):
@@ -132,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "claims": o.claims,
                 "seconds": round(o.seconds, 1),
                 "reused": o.reused,
+                "shares_work": o.stage.shares_work,
                 "error": o.error,
             }
             for o in outcomes
@@ -143,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for column in ("claim", "verdict", "evidence"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row.claim.id, row.verdict or "[red]missing", row.summary[:110])
+        table.add_row(row.claim.id, row.verdict or "[red]missing", first_sentences(row.summary))
     console.print(table)
     console.print(f"wrote {', '.join(str(p) for p in paths.values())}")
     missing = [row.claim.id for row in rows if row.verdict is None]

@@ -1,4 +1,9 @@
-"""Plots for the report, drawn from the training runs' logs (and collected from other stages)."""
+"""Plots for the report, drawn from the training runs' logs (and collected from other stages).
+
+Every function returns ``(path, caption)`` pairs; a caption says what the
+figure shows and what to look at. Colours come from :mod:`experiments.palette`
+(one colour per optimizer in every figure; an optimizer's variants differ by
+line style)."""
 
 from __future__ import annotations
 
@@ -14,6 +19,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+
+from experiments import palette
+
+Figure = tuple[Path, str]
+"""A drawn figure and its caption."""
 
 RECORDED_GPU = Path(__file__).resolve().parents[1] / "training" / "recorded"
 
@@ -49,18 +59,19 @@ def _by_arm(runs: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return dict(grouped)
 
 
-def _curve(ax, runs: list[dict[str, Any]], metric: str, label: str) -> None:
+def _curve(ax, runs: list[dict[str, Any]], metric: str, label: str, style: str) -> None:
     epochs = [e["epoch"] for e in runs[0]["history"]]
     values = [[e[metric] for e in r["history"]] for r in runs if len(r["history"]) == len(epochs)]
     if not values:
         return
     mean = [sum(col) / len(col) for col in zip(*values, strict=True)]
-    line = ax.plot(epochs, mean, label=label)[0]
+    color = palette.color(label)
+    ax.plot(epochs, mean, label=label, color=color, ls=style)
     for series in values:
-        ax.plot(epochs, series, color=line.get_color(), alpha=0.25, linewidth=0.8)
+        ax.plot(epochs, series, color=color, ls=style, alpha=0.25, linewidth=0.8)
 
 
-def training_curves(runs: list[dict[str, Any]], out: Path, tag: str) -> list[Path]:
+def training_curves(runs: list[dict[str, Any]], out: Path, tag: str) -> list[Figure]:
     """Per protocol: test accuracy, training loss and first-moment input norm per epoch."""
     paths = []
     protocols: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(dict)
@@ -69,17 +80,21 @@ def training_curves(runs: list[dict[str, Any]], out: Path, tag: str) -> list[Pat
         protocols[protocol][name] = arm_runs
     for protocol, arms in sorted(protocols.items()):
         fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-        for name, arm_runs in sorted(arms.items()):
-            _curve(axes[0], arm_runs, "test_accuracy", name)
-            _curve(axes[1], arm_runs, "train_loss", name)
-            _curve(axes[2], arm_runs, "mean_first_moment_input_norm", name)
-        for ax, title in zip(
+        names = sorted(arms)
+        for name in names:
+            style = palette.line_style(name, names)
+            _curve(axes[0], arms[name], "test_accuracy", name, style)
+            _curve(axes[1], arms[name], "train_loss", name, style)
+            _curve(axes[2], arms[name], "mean_first_moment_input_norm", name, style)
+        for ax, title, unit in zip(
             axes,
-            ("test accuracy (%)", "training loss", "mean norm of the first-moment input"),
+            ("test accuracy", "training loss", "first-moment input"),
+            ("accuracy (%)", "cross-entropy (log scale)", "mean ‖g_t‖ or ‖s_t‖ over layers"),
             strict=True,
         ):
             ax.set_title(title)
             ax.set_xlabel("epoch")
+            ax.set_ylabel(unit)
         axes[1].set_yscale("log")
         axes[0].legend(fontsize=7, ncol=2)
         fig.suptitle(f"{protocol} ({tag}); thin lines: seeds, thick: mean")
@@ -87,11 +102,18 @@ def training_curves(runs: list[dict[str, Any]], out: Path, tag: str) -> list[Pat
         path = out / f"training-{_slug(tag)}-{_slug(protocol)}.png"
         fig.savefig(path, dpi=90)
         plt.close(fig)
-        paths.append(path)
+        caption = (
+            f"Training curves, {protocol} ({tag}): test accuracy, training loss and the norm of "
+            "what enters the first moment (s_t for the AdaNorm variants, g_t otherwise), per "
+            "epoch; thin lines are seeds, thick lines their mean. Look at: the order of the "
+            "optimizers at the last epoch against the paper's claim, and whether the seeds' "
+            "spread is smaller than the gaps."
+        )
+        paths.append((path, caption))
     return paths
 
 
-def step_size_statistics(runs: list[dict[str, Any]], out: Path, tag: str) -> list[Path]:
+def step_size_statistics(runs: list[dict[str, Any]], out: Path, tag: str) -> list[Figure]:
     """Layerwise mean and std of the elementwise step sizes at the last epoch (AI-5, AB-1)."""
     arms = {
         arm: arm_runs
@@ -109,15 +131,18 @@ def step_size_statistics(runs: list[dict[str, Any]], out: Path, tag: str) -> lis
         if not any(n.startswith(("Aida", "AdaBelief")) for n in chosen):
             continue
         fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-        for name, run in sorted(chosen.items()):
-            rows = run["history"][-1]["layer_step_sizes"]
-            axes[0].plot([r["mean"] for r in rows], marker="o", markersize=3, label=name)
-            axes[1].plot([r["std"] for r in rows], marker="o", markersize=3, label=name)
+        names = sorted(chosen)
+        for name in names:
+            rows = chosen[name]["history"][-1]["layer_step_sizes"]
+            look = {"color": palette.color(name), "ls": palette.line_style(name, names)}
+            axes[0].plot([r["mean"] for r in rows], marker="o", markersize=3, label=name, **look)
+            axes[1].plot([r["std"] for r in rows], marker="o", markersize=3, label=name, **look)
         for ax, title in zip(
             axes, ("layerwise mean step size", "layerwise std of step sizes"), strict=True
         ):
             ax.set_yscale("log")
-            ax.set_xlabel("layer (parameter tensor)")
+            ax.set_xlabel("layer (parameter tensor, input to output)")
+            ax.set_ylabel("elementwise step size per unit rate (log scale)")
             ax.set_title(title)
         axes[0].legend(fontsize=7)
         fig.suptitle(f"{protocol} ({tag}), last epoch, seed 0")
@@ -125,11 +150,27 @@ def step_size_statistics(runs: list[dict[str, Any]], out: Path, tag: str) -> lis
         path = out / f"step-sizes-{_slug(tag)}-{_slug(protocol)}.png"
         fig.savefig(path, dpi=90)
         plt.close(fig)
-        paths.append(path)
+        caption = (
+            f"Layerwise step sizes, {protocol} ({tag}), last epoch, seed 0: mean (left) and "
+            "standard deviation (right) of the elementwise step sizes in each parameter tensor. "
+            "Look at: the right panel for AB-1 and AI-5 (the claimed optimizer's spread should "
+            "be the smaller one in every layer)."
+        )
+        paths.append((path, caption))
     return paths
 
 
-def collect_stage_figures(stages_dir: Path, out: Path) -> list[Path]:
+def _stage_caption(png: Path) -> str:
+    """A stage's figure's caption: the regret plots' own, keyed by the file name's end."""
+    from experiments.regret.plots import CAPTIONS
+
+    subject, _, kind = png.stem.rpartition("_")
+    if kind in CAPTIONS and subject:
+        return f"{subject}: {CAPTIONS[kind]}"
+    return png.stem
+
+
+def collect_stage_figures(stages_dir: Path, out: Path) -> list[Figure]:
     """PNG files a stage drew itself (e.g. regret curves), copied next to the report."""
     paths = []
     for png in sorted(stages_dir.rglob("*.png")):
@@ -137,5 +178,20 @@ def collect_stage_figures(stages_dir: Path, out: Path) -> list[Path]:
             continue
         target = out / f"{png.parent.name}-{png.name}"
         shutil.copyfile(png, target)
-        paths.append(target)
+        paths.append((target, _stage_caption(png)))
     return paths
+
+
+def draw_all(report_dir: Path) -> list[Figure]:
+    """Every figure of the report: this run's training, the recorded GPU runs, the stages'."""
+    plots = report_dir / "figures"
+    plots.mkdir(exist_ok=True)
+    drawn: list[Figure] = []
+    for runs, tag in (
+        (load_runs(report_dir / "stages" / "training" / "runs"), "this run"),
+        (load_recorded_gpu_runs(), "recorded H100"),
+    ):
+        if runs:
+            drawn += training_curves(runs, plots, tag)
+            drawn += step_size_statistics(runs, plots, tag)
+    return drawn + collect_stage_figures(report_dir / "stages", plots)

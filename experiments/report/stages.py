@@ -3,9 +3,11 @@
 A stage is one or more shell commands (shards run side by side on the
 machine's cores) that write verdict files in the format of
 :mod:`experiments.verdicts`. A finished stage leaves a ``done.json`` naming
-the exact commands it ran, so a rerun with the same settings reuses it; a
-stage that fails keeps its log, and the claims it covers are reported with
-the log's tail instead of a verdict.
+the exact commands it ran and the records it produced, so a rerun with the
+same settings reuses them (even after a reader has rerun one of the report's
+printed commands, which may rewrite a stage's own files); a stage that fails
+keeps its log, and the claims it covers are reported with the log's tail
+instead of a verdict.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from experiments.verdicts import ClaimResult, read_results
@@ -56,6 +58,9 @@ class Stage:
     commands: Callable[[str, list[str], Path, bool], list[list[str]]]
     """(mode, claim IDs to run, output dir, gpu) -> one command per shard."""
     description: str
+    shares_work: bool = False
+    """Its claims share computations (training runs, regret problems), so one claim's
+    record times only its own share: rerunning one claim costs up to the whole stage."""
 
     def claims_for(self, wanted: Sequence[str] | None) -> list[str]:
         covered = self.covers()
@@ -124,8 +129,8 @@ def _training(mode: str, ids: list[str], out: Path, gpu: bool) -> list[list[str]
 STAGES: tuple[Stage, ...] = (
     Stage("theory", _theory_ids, _theory, "sympy derivations and numeric searches (thy)"),
     Stage("invariants", _invariant_ids, _invariants, "Hypothesis properties (inv, red)"),
-    Stage("regret", _regret_ids, _regret, "online-convex regret experiments (reg)"),
-    Stage("training", _training_ids, _training, "training studies (emp, gpu)"),
+    Stage("regret", _regret_ids, _regret, "online-convex regret experiments (reg)", True),
+    Stage("training", _training_ids, _training, "training studies (emp, gpu)", True),
 )
 
 
@@ -174,12 +179,13 @@ def run_stage(
     commands = stage.commands(mode, claims, out, gpu)
     done = out / "done.json"
     fingerprint = _fingerprint(commands)
-    if (
-        not fresh
-        and done.exists()
-        and json.loads(done.read_text()).get("fingerprint") == fingerprint
-    ):
-        return StageOutcome(stage, claims, _collect(out), 0.0, reused=True)
+    finished = json.loads(done.read_text()) if done.exists() and not fresh else {}
+    if finished.get("fingerprint") == fingerprint:
+        if "records" in finished:
+            records = [ClaimResult(**r) for r in finished["records"]]
+        else:
+            records = _collect(out)
+        return StageOutcome(stage, claims, records, finished.get("seconds", 0.0), reused=True)
     out.mkdir(parents=True, exist_ok=True)
     done.unlink(missing_ok=True)
     started = time.perf_counter()
@@ -214,5 +220,15 @@ def run_stage(
     results = _collect(out)
     if failed:
         return StageOutcome(stage, claims, results, seconds, error="\n\n".join(failed))
-    done.write_text(json.dumps({"fingerprint": fingerprint, "commands": commands}))
+    done.write_text(
+        json.dumps(
+            {
+                "fingerprint": fingerprint,
+                "commands": commands,
+                "seconds": seconds,
+                "records": [asdict(r) for r in results],
+            },
+            default=float,
+        )
+    )
     return StageOutcome(stage, claims, results, seconds)

@@ -85,6 +85,12 @@ def run_study(
         f"python -m experiments.training --claims {study.claim_id} --scale {scale} "
         f"--seeds {len(seeds)}"
         + (f" --epochs {protocol.epochs}" if scale != "paper" else "")
+        # the same images as this run (the report's --quick trains on fewer)
+        + (
+            f" --train-subset {protocol.train_subset}"
+            if scale == "reduced" and protocol.train_subset != REDUCED["train_subset"]
+            else ""
+        )
         + (" --device cuda" if scale != "reduced" else "")
     )
     evidence: dict[str, Any] = {

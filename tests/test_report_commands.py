@@ -1,0 +1,177 @@
+"""Every command the report prints runs as printed and agrees with the verdict beside it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from experiments.report.__main__ import main as report_main
+from experiments.report.commands import STARTUP_SECONDS, claim_commands, verdict_pattern
+from experiments.verdicts import ClaimResult
+from invariants import replay
+from invariants.results import load, merge, record, replay_command
+
+ROOT = Path(__file__).resolve().parents[1]
+
+AN5_CASE = {
+    "optimizer": "AdamNorm",
+    "shapes": [[]],
+    "params": [{"shape": [], "values": [0.345584192064786]}],
+    "grads": [
+        [{"shape": [], "values": [1.8789852661499484]}],
+        [{"shape": [], "values": [-0.18789852661499484]}],
+    ],
+    "hyper": {"lr": 0.001, "betas": [0.5, 0.0], "eps": 0.0, "gamma": 0.5, "weight_decay": 0.0},
+    "extra": {"plan": {"profile": "sudden_drop", "magnitude": "moderate", "mode": "gaussian"}},
+}
+
+
+def _an5_record() -> ClaimResult:
+    counterexample = {
+        "found_by": "torch",
+        "case": AN5_CASE,
+        "violation": ["step 2 (after the drop): |m_t| AdamNorm 0.187899 < Adam 0.375797"],
+        "replay": "python -m invariants.replay AN-5",
+    }
+    return ClaimResult(
+        "AN-5",
+        "falsified",
+        "counterexample in S1",
+        "HYPOTHESIS_PROFILE=dev python -m invariants --claims AN-5",
+        {"counterexample": counterexample},
+    )
+
+
+def test_a_record_kept_elsewhere_names_its_results_file_in_its_replay(tmp_path: Path) -> None:
+    folder = tmp_path / "stage shard"
+    record(_an5_record(), folder)
+    merge(folder)
+    stored = load(folder)["AN-5"].evidence["counterexample"]["replay"]
+    assert stored == f"python -m invariants.replay AN-5 --results '{folder}/invariants.json'"
+    assert replay_command("AN-5", Path("results")) == "python -m invariants.replay AN-5"
+
+
+def test_replay_without_a_results_file_says_where_it_looked(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        replay.main(["AN-5", "--results", str(tmp_path / "missing.json")])
+    assert exit_.value.code == 2
+    assert "no results file" in capsys.readouterr().err
+
+
+def test_replay_prints_the_steps_and_agrees_with_the_record(tmp_path: Path, capsys) -> None:
+    record(_an5_record(), tmp_path)
+    merge(tmp_path)
+    assert replay.main(["AN-5", "--results", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "case: AdamNorm: lr = 0.001, β1 = 0.5, β2 = 0, ε = 0, γ = 0.5" in printed
+    assert "plan" not in printed
+    assert re.search(r"m_t AdamNorm\s+m_t Adam", printed)
+    assert re.search(r"^\s+2\s+-0.1879\s+0.1879\s+0.3758 .*✗ step 2", printed, re.M)
+    assert "recorded verdict falsified; the counterexample reproduces on torch" in printed
+
+
+def test_replay_finds_a_caveats_counterexample(tmp_path: Path, capsys) -> None:
+    """A ``holds`` verdict with a caveat (a case outside the claim's scope) replays it."""
+    stored = _an5_record().evidence["counterexample"]
+    caveat = {"text": "outside S1", "counterexample": stored, "replay": stored["replay"]}
+    record(
+        ClaimResult("AN-5", "holds", "no counterexample in S1", "x", {"caveats": [caveat]}),
+        tmp_path,
+    )
+    merge(tmp_path)
+    assert replay.main(["AN-5", "--results", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "recorded verdict holds; the caveat's counterexample reproduces on torch" in printed
+    located = load(tmp_path)["AN-5"].evidence["caveats"][0]["replay"]
+    assert located == f"python -m invariants.replay AN-5 --results {tmp_path}/invariants.json"
+
+
+def test_commands_of_a_claim_row() -> None:
+    entry = {
+        "id": "AB-1",
+        "evidence": {
+            "parts": [
+                {
+                    "stage": "invariants",
+                    "verdict": "holds",
+                    "reproduce": "HYPOTHESIS_PROFILE=dev python -m invariants --claims AB-1",
+                    "evidence": {},
+                },
+                {
+                    "stage": "training",
+                    "verdict": "needs-gpu",
+                    "reproduce": "python -m experiments.training --claims AB-1 --scale reduced",
+                    "evidence": {"seconds": 900.0},
+                },
+            ],
+            "caveats": [{"text": "t", "replay": "python -m invariants.replay AB-1"}],
+            "ladder": [{"reproduce": "python -m x --device cuda", "stage": "recorded"}],
+        },
+    }
+    stages = [
+        {"name": "invariants", "seconds": 20.0},
+        {"name": "training", "seconds": 1000.0, "shares_work": True},
+    ]
+    commands = claim_commands(entry, stages)
+    assert [(c.kind, c.stage) for c in commands] == [
+        ("reproduce", "invariants"),
+        ("reproduce", "training"),
+        ("replay", ""),
+        ("rung", "recorded"),
+    ]
+    assert [c.fast for c in commands] == [True, False, True, False]
+    assert commands[0].expected_seconds == 20.0  # the stage's time: the record has none
+    assert commands[1].expected_seconds == 1000.0  # training runs are shared between claims
+    entry["evidence"]["parts"][0]["evidence"]["seconds"] = 2.0
+    assert claim_commands(entry, stages)[0].expected_seconds == 2.0 + STARTUP_SECONDS
+    assert re.search(commands[1].expects, "AB-1 needs-gpu: reduced study")
+    assert not re.search(verdict_pattern("AB-1", "holds"), "AB-1 holds-under-conditions")
+
+
+def test_every_fast_command_of_a_quick_report_runs_as_printed(tmp_path: Path) -> None:
+    """A quick report on a theory claim, an invariant claim with a counterexample and a
+    claim that needs data; then every command it prints that takes seconds, run in a shell
+    exactly as printed (the project importable, `python` the project's interpreter), must
+    exit 0 and print what agrees with the verdict beside it. The long ones are listed with
+    their expected time."""
+    out = tmp_path / "report"
+    assert report_main(["--quick", "--claims", "AN-6,AR-5,AR-9", "--out", str(out)]) == 0
+    payload = json.loads((out / "claims.json").read_text())
+    text = (out / "REPORT.md").read_text()
+    env = dict(
+        os.environ,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        PYTHONPATH=str(ROOT),
+        HYPOTHESIS_PROFILE="dev",
+    )
+    ran, listed = [], []
+    for claim in payload["claims"]:
+        for command in claim["commands"]:
+            assert f"\n{command['command']}\n" in text, "the report prints the command as listed"
+            assert f"({command['time']})" in text
+            if not command["fast"]:
+                listed.append((claim["id"], command["kind"], command["time"]))
+                continue
+            result = subprocess.run(
+                command["command"],
+                shell=True,
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            shown = result.stdout + result.stderr
+            assert result.returncode == 0, f"{command['command']}\n{shown[-3000:]}"
+            assert re.search(command["expects"], shown, re.M), f"{command['command']}\n{shown}"
+            ran.append((claim["id"], command["kind"], command["stage"]))
+    assert {("AN-6", "reproduce", "theory"), ("AN-6", "replay", "theory")} <= set(ran)
+    assert {("AR-5", "reproduce", "invariants"), ("AR-5", "replay", "invariants")} <= set(ran)
+    assert ("AR-9", "reproduce", "needs a CUDA device") in listed
