@@ -157,6 +157,15 @@ def _scale_dependence(ladder: list[dict[str, Any]]) -> str | None:
     )
 
 
+def _at_papers_scale(part: dict[str, Any]) -> bool:
+    """A study that matches its claim's scope (or, written without fidelity data, says it
+    ran at the papers' scale)."""
+    evidence = part["evidence"]
+    if "fidelity" in evidence:
+        return bool(evidence["fidelity"]["matches_scope"])
+    return evidence.get("scale") == "paper"
+
+
 def merge(
     claims: tuple[Claim, ...],
     records: dict[str, list[ClaimResult]],
@@ -210,7 +219,7 @@ def merge(
             # sorted() is stable, as in ladder_of: the same study is the top rung there.
             deciding = sorted(studies, key=lambda p: fidelity_rank(p["evidence"]["fidelity"]))[-1]
             parts = [p for p in parts if "paper_setting" not in p["evidence"]] + [deciding]
-        elif any(p["evidence"].get("scale") == "paper" for p in parts):
+        if any(_at_papers_scale(p) for p in parts):
             # A study run at the papers' scale answers what a 'needs-gpu' part asked for.
             parts = [p for p in parts if p["verdict"] != NEEDS_GPU]
         verdict = combine_parts([p["verdict"] for p in parts])
