@@ -167,6 +167,10 @@ def test_cli_writes_a_verdict_per_claim(tmp_path, capsys) -> None:
     an14 = next(c for c in payload["claims"] if c["claim_id"] == "AN-14")
     assert an14["evidence"]["reading"] in READINGS
     assert an14["evidence"]["fidelity"]["model"] == "small_cnn (width 0.5)"
+    # 100 images (--train-subset) at batch 64 for one epoch: 2 steps, 0.2% of CIFAR-10
+    assert an14["evidence"]["train_images"] == 100
+    assert an14["evidence"]["fidelity"]["steps"] == 2
+    assert an14["evidence"]["fidelity"]["data_fraction"] == 0.002
     assert an14["evidence"]["fidelity"]["matches_scope"] is False
     assert an14["evidence"]["decided_at_this_scale"] in {"holds", "falsified", "inconclusive"}
     for claim in payload["claims"]:

@@ -84,7 +84,10 @@ def run_study(
                 train(spec, data, runs_dir, device=device, compile_model=compile_model)
             )
     decided, comparisons, extra = study.decide(records)
-    match = fidelity(study.paper, protocol, len(data.train_labels), len(seeds))
+    images = len(data.train_labels)
+    if protocol.train_subset is not None:  # the loop trains on this class-balanced prefix
+        images = min(images, protocol.train_subset)
+    match = fidelity(study.paper, protocol, images, len(seeds))
     verdict = study_verdict(study, decided, match)
     command = (
         f"python -m experiments.training --claims {study.claim_id} --scale {scale} "
@@ -98,6 +101,7 @@ def run_study(
         "paper_setting": study.paper.as_json(),
         "fidelity": match,
         "reading": reading(decided, match),
+        "train_images": images,
         "protocol": protocol.describe(),
         "protocol_settings": dataclasses.asdict(protocol),
         "protocol_source": protocol.source,
