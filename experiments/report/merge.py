@@ -103,7 +103,8 @@ def fidelity_rank(f: dict[str, Any]) -> tuple:
 
 
 def _scale(f: dict[str, Any]) -> str:
-    data = f"{f['data_fraction']:.0%} of {f['dataset']}" if f["data_fraction"] else f["dataset"]
+    share = f"{100 * f['data_fraction']:.3g}%"
+    data = f"{share} of {f['dataset']}" if f["data_fraction"] else f["dataset"]
     return (
         f"{f['model']} on {data}, {f['steps']:,} steps "
         f"({f['step_fraction']:.2%} of the paper's {f['paper_steps']:,}), {f['seeds']} seeds"

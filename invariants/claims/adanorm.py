@@ -330,7 +330,7 @@ def _an5_strategy(imposed: frozenset[str]) -> st.SearchStrategy[Case]:
         profiles=(S.FLAT_REGION,),
         modes=("gaussian", "lattice", "fixed"),
         zeros=False,
-        flat_noise=False if "no_sign_flip" in imposed else None,
+        flat_noise="no_sign_flip" not in imposed,
     )
     hyper = _norm_hyper(weight_decay=0.0)
     return case_strategy(
