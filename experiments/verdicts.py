@@ -17,14 +17,30 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-VERDICTS = (
-    "holds",
-    "falsified",
-    "holds-under-conditions",
-    "inconclusive",
-    "needs-gpu",
-    "needs-data",
-)
+HOLDS = "holds"
+FALSIFIED = "falsified"
+CONDITIONAL = "holds-under-conditions"
+INCONCLUSIVE = "inconclusive"
+NEEDS_GPU = "needs-gpu"
+NEEDS_DATA = "needs-data"
+
+VERDICTS = (HOLDS, FALSIFIED, CONDITIONAL, INCONCLUSIVE, NEEDS_GPU, NEEDS_DATA)
+"""The verdict vocabulary of ``CLAIMS.md``; every stage, the merge and the report read it here."""
+
+PRECEDENCE = (FALSIFIED, CONDITIONAL, INCONCLUSIVE, NEEDS_GPU, NEEDS_DATA, HOLDS)
+"""Most cautious first: the order in which different *parts* of one claim decide its verdict
+(a falsified part falsifies the claim; the claim holds only when every part holds)."""
+
+SUPPORTED = "supported"
+NOT_REPRODUCED = "not reproduced"
+READINGS = (SUPPORTED, NOT_REPRODUCED, INCONCLUSIVE)
+"""What one empirical study says about a claim it cannot decide (a lower rung of the
+evidence ladder): the direction of its result at its own scale."""
+
+
+def most_cautious(verdicts: Iterable[str]) -> str:
+    """The verdict of a claim made of different parts: the most cautious part decides."""
+    return min(verdicts, key=PRECEDENCE.index)
 
 
 @dataclass(frozen=True)
@@ -45,9 +61,9 @@ class ClaimResult:
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
-        if self.verdict == "falsified" and "counterexample" not in self.evidence:
+        if self.verdict == FALSIFIED and "counterexample" not in self.evidence:
             raise ValueError(f"{self.claim_id}: falsified needs evidence['counterexample']")
-        if self.verdict == "holds-under-conditions" and "conditions" not in self.evidence:
+        if self.verdict == CONDITIONAL and "conditions" not in self.evidence:
             raise ValueError(f"{self.claim_id}: conditional verdict needs evidence['conditions']")
 
 

@@ -2,20 +2,22 @@
 
 A :class:`Claim` couples
 
-* ``strategy(imposed)`` — the inputs the statement speaks about, as the paper
-  states it when ``imposed`` is empty; each name in ``imposed`` restricts the
-  inputs to one of the claim's :class:`Condition` s (when the condition is
-  about the inputs);
+* ``strategy(imposed)`` — the inputs of the scenario the statement speaks
+  about; each name in ``imposed`` restricts the inputs to one of the claim's
+  :class:`Condition` s (when the condition is about the inputs);
 * ``check(implementation, case)`` — runs the case on one implementation and
   returns the :class:`Violation` s of the statement. A violation lists in
   ``excused_by`` the conditions under which it does not count (when the
   condition is about what happens during the run, e.g. "the gradient is
   nonzero at that step").
 
-:mod:`invariants.search` turns this into a verdict: no counterexample →
-``holds``; a counterexample, but none once the conditions are imposed →
-``holds-under-conditions``; a counterexample even under the conditions →
-``falsified``. ``expected`` holds the verdicts that mathematics allows for
+:mod:`invariants.search` turns this into a verdict. Conditions come in three
+kinds (:data:`MATERIAL`, :data:`CAVEAT`, :data:`STATED`): stated conditions and
+caveats are imposed on the statement as the paper means it; no counterexample
+there → ``holds`` (a counterexample that needs a caveat's case is listed beside
+it); a counterexample, but none once the material conditions are imposed →
+``holds-under-conditions``; a counterexample even under them → ``falsified``.
+``expected`` holds the verdicts that mathematics allows for
 this claim (see each claim's ``reasoning``): a verdict outside it means our
 implementation breaks its specification, which is a test failure rather
 than a result.
@@ -28,12 +30,11 @@ from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
 
+from experiments.verdicts import CONDITIONAL as CONDITIONAL
+from experiments.verdicts import FALSIFIED as FALSIFIED
+from experiments.verdicts import HOLDS as HOLDS
+from experiments.verdicts import INCONCLUSIVE as INCONCLUSIVE
 from invariants.cases import Case
-
-HOLDS = "holds"
-CONDITIONAL = "holds-under-conditions"
-FALSIFIED = "falsified"
-INCONCLUSIVE = "inconclusive"
 
 MUST_HOLD = frozenset({HOLDS})
 """The statement is a theorem for the inputs it speaks about: only ``holds`` is valid."""
@@ -57,12 +58,37 @@ class Violation:
     error: bool = False
 
 
+MATERIAL = "material"
+"""A condition met or broken in ordinary use (float32/bf16 training with the papers'
+hyperparameters, the paper's own practice), or one the statement omits that changes its
+conclusion: when needed, the verdict is ``holds-under-conditions``."""
+CAVEAT = "caveat"
+"""A case the paper leaves undefined (a zero norm in a denominator, the angle of a zero
+vector) or rounding at magnitudes no training reaches: a counterexample that needs it is a
+caveat listed beside ``holds`` (with its replay command), not the verdict."""
+STATED = "stated"
+"""A condition written in the claim itself (GEN-1's ε = 0): part of the claim's scenario,
+imposed in every search, never an extra condition."""
+CONDITION_KINDS = (MATERIAL, CAVEAT, STATED)
+
+
 @dataclass(frozen=True)
 class Condition:
-    """An assumption the paper did not state, under which the claim is a theorem."""
+    """An assumption under which the claim is a theorem; ``kind`` says how it counts."""
 
     name: str
     text: str
+    kind: str = MATERIAL
+    in_practice: str = ""
+    """Where a material condition is met, or broken, in ordinary training."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in CONDITION_KINDS:
+            raise ValueError(f"condition {self.name}: kind must be one of {CONDITION_KINDS}")
+        if self.kind == MATERIAL and not self.in_practice:
+            raise ValueError(
+                f"condition {self.name}: a material condition says where it is met in practice"
+            )
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,16 @@
 
 For each implementation (torch float64 and the NumPy reference) independently:
 
-1. search for a counterexample to the statement as the paper states it
+1. search for a counterexample to the statement as the paper means it: inside
+   the claim's scenario, with its stated conditions and its caveats imposed
    (``hypothesis.find``: the first failing example is shrunk to a minimal one);
-2. if one exists and the claim lists conditions, search again with all of
-   them imposed: nothing found → ``holds-under-conditions``, else ``falsified``;
-   with two or more conditions, one more search per condition drops only that
-   one, to show each is needed;
-3. if the claim has an existence part (a :class:`~invariants.claim.Witness`),
+2. if one exists and the claim lists material conditions, search again with
+   them imposed: nothing found → ``holds-under-conditions``, else
+   ``falsified``; with two or more, one more search per material condition
+   drops only that one, to show each is needed;
+3. unless falsified, one search per caveat drops only that caveat: what it
+   finds is listed as a caveat (with its replay command), not the verdict;
+4. if the claim has an existence part (a :class:`~invariants.claim.Witness`),
    search for a witness; none found → ``inconclusive``.
 
 Then the two verdicts must agree, and every counterexample must replay to a
@@ -32,7 +35,17 @@ from hypothesis.errors import NoSuchExample
 
 from experiments.verdicts import ClaimResult
 from invariants.cases import Case
-from invariants.claim import CONDITIONAL, FALSIFIED, HOLDS, INCONCLUSIVE, Claim, Violation
+from invariants.claim import (
+    CAVEAT,
+    CONDITIONAL,
+    FALSIFIED,
+    HOLDS,
+    INCONCLUSIVE,
+    MATERIAL,
+    STATED,
+    Claim,
+    Violation,
+)
 from invariants.profiles import claim_examples, search_settings
 from invariants.runners import IMPLEMENTATIONS
 
@@ -84,7 +97,17 @@ class Outcome:
         return sum(s.examples for s in self.searches)
 
     def first_counterexample(self) -> Search | None:
-        return next((s for s in self.searches if s.case is not None and not s.imposed), None)
+        """The counterexample to the statement as meant, else the first caveat's."""
+        found = [s for s in self.searches if s.case is not None]
+        as_stated = [s for s in found if s.name == AS_STATED]
+        return next(iter(as_stated + [s for s in found if s.name.startswith(WITH_CAVEAT)]), None)
+
+    def caveats(self) -> list[Search]:
+        return [s for s in self.searches if s.case is not None and s.name.startswith(WITH_CAVEAT)]
+
+
+AS_STATED = "as stated"
+WITH_CAVEAT = "with the caveat "
 
 
 def _search(
@@ -133,23 +156,34 @@ def _witness(claim: Claim, implementation: str, profile: str) -> dict[str, Any]:
     }
 
 
+def _names(claim: Claim, kind: str) -> frozenset[str]:
+    return frozenset(c.name for c in claim.conditions if c.kind == kind)
+
+
 def run_on(claim: Claim, implementation: str, profile: str) -> Outcome:
-    """Steps 1-3 of the module docstring on one implementation."""
-    every = frozenset(c.name for c in claim.conditions)
-    searches = [_search(claim, implementation, frozenset(), profile, "as stated")]
+    """Steps 1-4 of the module docstring on one implementation."""
+    meant = _names(claim, STATED) | _names(claim, CAVEAT)
+    material = _names(claim, MATERIAL)
+    searches = [_search(claim, implementation, meant, profile, AS_STATED)]
     verdict = HOLDS
     if searches[0].case is not None:
         verdict = FALSIFIED
-        if claim.conditions:
+        if material:
+            every = meant | material
             under = _search(claim, implementation, every, profile, "under all conditions")
             searches.append(under)
             verdict = CONDITIONAL if under.case is None else FALSIFIED
-            if len(claim.conditions) > 1:
-                for condition in claim.conditions:
-                    others = every - {condition.name}
+            if len(material) > 1:
+                for name in sorted(material):
                     searches.append(
-                        _search(claim, implementation, others, profile, f"without {condition.name}")
+                        _search(claim, implementation, every - {name}, profile, f"without {name}")
                     )
+    if verdict != FALSIFIED:
+        for name in sorted(_names(claim, CAVEAT)):
+            imposed = (meant | material) - {name}
+            searches.append(
+                _search(claim, implementation, imposed, profile, f"{WITH_CAVEAT}{name}")
+            )
     outcome = Outcome(implementation, verdict, searches)
     if claim.witness is not None:
         outcome.witness = _witness(claim, implementation, profile)
@@ -208,6 +242,10 @@ def check_claim(claim: Claim, profile: str) -> ClaimRun:
     if verdict == CONDITIONAL:
         strongest = next(o for o in outcomes.values() if o.verdict == verdict)
         evidence["conditions"] = _conditions(claim, strongest)
+    if verdict in (HOLDS, CONDITIONAL):
+        caveats = _caveats(claim, outcomes)
+        if caveats:
+            evidence["caveats"] = caveats
     result = ClaimResult(
         claim_id=claim.id,
         verdict=verdict,
@@ -262,6 +300,9 @@ def _evidence(claim: Claim, outcomes: dict[str, Outcome], profile: str) -> dict[
     }
     if claim.notes:
         evidence["notes"] = list(claim.notes)
+    stated = [c.text for c in claim.conditions if c.kind == STATED]
+    if stated:
+        evidence["stated_conditions"] = stated
     first = outcomes["torch"].first_counterexample() or outcomes["reference"].first_counterexample()
     if first is not None:
         found_by = "torch" if outcomes["torch"].first_counterexample() is first else "reference"
@@ -280,7 +321,9 @@ def _evidence(claim: Claim, outcomes: dict[str, Outcome], profile: str) -> dict[
 def _conditions(claim: Claim, outcome: Outcome) -> list[dict[str, Any]]:
     out = []
     for c in claim.conditions:
-        entry: dict[str, Any] = {"name": c.name, "text": c.text}
+        if c.kind != MATERIAL:
+            continue
+        entry: dict[str, Any] = {"name": c.name, "text": c.text, "in_practice": c.in_practice}
         without = next((s for s in outcome.searches if s.name == f"without {c.name}"), None)
         if without is not None:
             entry["needed"] = without.case is not None
@@ -288,6 +331,33 @@ def _conditions(claim: Claim, outcome: Outcome) -> list[dict[str, Any]]:
                 entry["counterexample_without_it"] = without.case.to_json()
                 entry["violation"] = [v.message for v in without.violations[:2]]
         out.append(entry)
+    return out
+
+
+def _caveats(claim: Claim, outcomes: dict[str, Outcome]) -> list[dict[str, Any]]:
+    """One entry per caveat that either implementation found a counterexample for."""
+    out = []
+    for c in claim.conditions:
+        if c.kind != CAVEAT:
+            continue
+        for implementation, outcome in outcomes.items():
+            found = next((s for s in outcome.caveats() if s.name == f"{WITH_CAVEAT}{c.name}"), None)
+            if found is None or found.case is None:
+                continue
+            out.append(
+                {
+                    "name": c.name,
+                    "text": c.text,
+                    "counterexample": {
+                        "found_by": implementation,
+                        "case": found.case.to_json(),
+                        "violation": [v.message for v in found.violations[:3]],
+                        "replay": replay_command(claim.id),
+                    },
+                    "replay": replay_command(claim.id),
+                }
+            )
+            break
     return out
 
 
@@ -305,9 +375,20 @@ def _summary(
         (o.first_counterexample() for o in outcomes.values() if o.first_counterexample()), None
     )
     if verdict == HOLDS:
-        return f"no counterexample in {examples} examples (torch + reference)"
+        caveats = sorted(
+            {
+                c.name
+                for o in outcomes.values()
+                for c in claim.conditions
+                if any(s.name == f"{WITH_CAVEAT}{c.name}" for s in o.caveats())
+            }
+        )
+        text = f"no counterexample in {examples} examples (torch + reference)"
+        if caveats:
+            text += f"; caveat{'s' if len(caveats) > 1 else ''}: {', '.join(caveats)}"
+        return text
     if verdict == CONDITIONAL:
-        names = ", ".join(c.name for c in claim.conditions)
+        names = ", ".join(c.name for c in claim.conditions if c.kind == MATERIAL)
         message = first.violations[0].message if first and first.violations else ""
         return f"counterexample as stated ({message}); none under [{names}] in {examples} examples"
     if verdict == FALSIFIED:

@@ -34,6 +34,10 @@ Shape = tuple[int, ...]
 
 SHAPE_KINDS = ("scalar", "bias", "matrix", "conv", "single")
 PROFILES = ("steady", "decaying", "sudden_drop", "burst", "increasing")
+FLAT_REGION = "flat_region"
+"""AdaNorm §3.1's scenario S1 (drawn only on request): a one-signed slope at the base norm,
+then a flat region at a smaller norm whose gradients keep the slope's sign on average;
+with ``flat_noise``, minibatch noise flips some coordinates inside the flat region."""
 MAGNITUDES = ("moderate", "tiny", "huge")
 MODES = ("gaussian", "lattice", "fixed", "alternating", "one_coordinate")
 
@@ -107,6 +111,8 @@ class GradientPlan:
     constant_signs: bool = False
     drop_at: int | None = None
     burst_at: frozenset[int] = frozenset()
+    flat_noise: bool = False
+    """In a flat region after the first of its steps, noise may flip a coordinate's sign."""
 
     @property
     def steps(self) -> int:
@@ -128,10 +134,12 @@ def _gradient_plans(
     modes: tuple[str, ...] = MODES,
     zeros: bool = True,
     constant_signs: bool | None = False,
+    flat_noise: bool | None = False,
 ) -> GradientPlan:
-    """A :class:`GradientPlan`; ``constant_signs=None`` lets Hypothesis choose."""
+    """A :class:`GradientPlan`; ``constant_signs=None`` / ``flat_noise=None`` let Hypothesis
+    choose."""
     profile = draw(st.sampled_from(profiles))
-    floor = 2 if profile in ("sudden_drop", "burst") else 1
+    floor = 2 if profile in ("sudden_drop", "burst", FLAT_REGION) else 1
     steps = draw(st.integers(max(min_steps, floor), max(max_steps, floor)))
     magnitude = draw(st.sampled_from(magnitudes))
     mode = draw(st.sampled_from(modes))
@@ -145,7 +153,7 @@ def _gradient_plans(
     elif profile == "decaying":
         rate = draw(st.floats(0.3, 0.95))
         scales = base * rate ** np.arange(steps)
-    elif profile == "sudden_drop":
+    elif profile in ("sudden_drop", FLAT_REGION):
         drop_at = draw(st.integers(1, steps - 1))
         factor = _log_uniform(draw, *DROP_FACTOR)
         scales = np.where(np.arange(steps) < drop_at, base, base / factor)
@@ -178,6 +186,10 @@ def _gradient_plans(
             zero_steps = frozenset()  # a zero step would make the norm decrease
         zero_coordinates = draw(st.booleans())
     signs = draw(st.booleans()) if constant_signs is None else constant_signs
+    noise = False
+    if profile == FLAT_REGION:
+        signs = True  # the slope into and across the flat region has one sign
+        noise = draw(st.booleans()) if flat_noise is None else flat_noise
     return GradientPlan(
         profile=profile,
         magnitude=magnitude,
@@ -189,6 +201,7 @@ def _gradient_plans(
         constant_signs=signs,
         drop_at=drop_at,
         burst_at=bursts,
+        flat_noise=noise,
     )
 
 
@@ -201,9 +214,12 @@ def gradient_plans(
     modes: tuple[str, ...] = MODES,
     zeros: bool = True,
     constant_signs: bool | None = False,
+    flat_noise: bool | None = False,
 ) -> st.SearchStrategy[GradientPlan]:
     """Plans of gradient sequences (cached: building strategies is costly for Hypothesis)."""
-    return _gradient_plans(min_steps, max_steps, profiles, magnitudes, modes, zeros, constant_signs)
+    return _gradient_plans(
+        min_steps, max_steps, profiles, magnitudes, modes, zeros, constant_signs, flat_noise
+    )
 
 
 def _direction(
@@ -245,6 +261,9 @@ def realize(plan: GradientPlan, shapes: tuple[Shape, ...]) -> tuple[tuple[np.nda
             d = _direction(rng, plan.mode, size, t, fixed[i])
             if plan.constant_signs:
                 d = np.abs(d) * signs[i]
+            if plan.flat_noise and plan.drop_at is not None and t > plan.drop_at:
+                # Slope plus minibatch noise: the mean keeps the sign, a third of draws flip.
+                d = d * rng.uniform(-1.0, 2.0, size)
             if plan.zero_coordinates and size > 1:
                 d[holes[i]] = 0.0
             norm = float(np.sqrt(np.dot(d, d)))

@@ -91,6 +91,24 @@ def test_constant_signs_are_constant(plan, shapes) -> None:
             assert nonzero.size == 0 or np.all(nonzero == nonzero[0])
 
 
+@given(
+    S.gradient_plans(profiles=(S.FLAT_REGION,), zeros=False, flat_noise=None),
+    S.layer_shapes(),
+)
+def test_a_flat_region_follows_one_slope_and_only_noise_flips_signs(plan, shapes) -> None:
+    """Scenario S1: one sign per coordinate on the slope and on the first flat step; later
+    flat steps flip a coordinate only when the plan has minibatch noise."""
+    grads = S.realize(plan, shapes)
+    assert plan.drop_at is not None and plan.constant_signs
+    assert np.all(np.diff(np.array(plan.scales)[plan.drop_at - 1 : plan.drop_at + 1]) < 0)
+    for i in range(len(shapes)):
+        slope = np.sign(grads[0][i])
+        for t in range(plan.drop_at + 1):
+            assert np.all(np.sign(grads[t][i]) * slope >= 0)
+        flipped = any(np.any(np.sign(step[i]) * slope < 0) for step in grads[plan.drop_at + 1 :])
+        assert plan.flat_noise or not flipped
+
+
 @given(S.gradient_plans(modes=("fixed", "alternating")), S.layer_shapes())
 def test_fixed_directions_are_collinear(plan, shapes) -> None:
     grads = S.realize(plan, shapes)

@@ -24,7 +24,9 @@ def test_cli_subset_writes_records(tmp_path: Path, capsys: pytest.CaptureFixture
     assert all(r.verdict in VERDICTS for r in records)
     assert records[0].reproduce == "python -m theory --claims RA-1"
     assert records[0].verdict == "holds"
-    assert records[1].verdict == "holds-under-conditions" and "conditions" in records[1].evidence
+    # The orthogonal pair leaves the angle undefined: a caveat beside 'holds', not a condition.
+    assert records[1].verdict == "holds" and "conditions" not in records[1].evidence
+    assert records[1].evidence["caveats"][0]["replay"] == "python -m theory --claims AI-3"
     out = capsys.readouterr().out
     assert "RA-1" in out and "wrote" in out
 

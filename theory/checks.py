@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from experiments.verdicts import ClaimResult
+from experiments.verdicts import FALSIFIED, HOLDS, INCONCLUSIVE, ClaimResult
 from theory import (
     adanorm_bounds,
     adarem_bounds,
@@ -137,7 +137,7 @@ def check_an6(examples: int) -> ClaimResult:
             f"{evidence['search_size_total']} examples over 5 searches.",
         ]
     )
-    return ClaimResult("AN-6", "falsified", summary, reproduce("AN-6"), jsonable(evidence))
+    return ClaimResult("AN-6", FALSIFIED, summary, reproduce("AN-6"), jsonable(evidence))
 
 
 def check_an7(examples: int) -> ClaimResult:
@@ -258,7 +258,7 @@ def check_an7(examples: int) -> ClaimResult:
             "sum_j t*eta^j steps are false.",
         ]
     )
-    return ClaimResult("AN-7", "falsified", summary, reproduce("AN-7"), jsonable(evidence))
+    return ClaimResult("AN-7", FALSIFIED, summary, reproduce("AN-7"), jsonable(evidence))
 
 
 # --------------------------------------------------------------------------- RAdam
@@ -301,7 +301,7 @@ def check_ra1(examples: int) -> ClaimResult:
             "optimizer, checked by the invariants stage"
         ),
     }
-    verdict = "holds" if ok else "inconclusive"
+    verdict = HOLDS if ok else INCONCLUSIVE
     firsts = {
         row["first_rectified_t"] for row in grid["first_rectified_step"] if row["beta2"] >= 0.9
     }
@@ -372,7 +372,7 @@ def check_ar6(examples: int) -> ClaimResult:
         ]
     )
     return ClaimResult(
-        "AR-6", "holds" if ok else "inconclusive", summary, reproduce("AR-6"), jsonable(evidence)
+        "AR-6", HOLDS if ok else INCONCLUSIVE, summary, reproduce("AR-6"), jsonable(evidence)
     )
 
 
@@ -435,7 +435,7 @@ def check_ar7(examples: int) -> ClaimResult:
         ]
     )
     return ClaimResult(
-        "AR-7", "holds" if ok else "inconclusive", summary, reproduce("AR-7"), jsonable(evidence)
+        "AR-7", HOLDS if ok else INCONCLUSIVE, summary, reproduce("AR-7"), jsonable(evidence)
     )
 
 
@@ -489,7 +489,7 @@ def check_ai1(examples: int) -> ClaimResult:
         ]
     )
     return ClaimResult(
-        "AI-1", "holds" if ok else "inconclusive", summary, reproduce("AI-1"), jsonable(evidence)
+        "AI-1", HOLDS if ok else INCONCLUSIVE, summary, reproduce("AI-1"), jsonable(evidence)
     )
 
 
@@ -515,11 +515,19 @@ def check_ai2(examples: int) -> ClaimResult:
         "angle_example_60deg": aida_projections.angle_preserved_example(),
         "search": search,
         "edge_cases": edges,
-        "conditions": (
-            "the inequality holds for every xi >= 0; the clause 'equality iff collinear' (xi = 0) "
-            "holds for nonzero m, g: for m = 0 != g (a linearly dependent pair) the decrease is "
-            "strict (||g||^2 -> 0)"
-        ),
+        "caveats": [
+            {
+                "name": "both_nonzero",
+                "text": (
+                    "m = 0 != g: the zero vector is collinear with g, yet the difference drops "
+                    "strictly (||g||^2 -> 0), so 'equality iff collinear' needs m, g != 0; the "
+                    "projection of a zero vector divides by a zero norm, which the paper leaves "
+                    "undefined (the inequality itself holds for every xi >= 0)"
+                ),
+                "counterexample": edges["zero_m"],
+                "replay": reproduce("AI-2"),
+            }
+        ],
         "noticed": (
             "eq. 16 bounds the layer sum only: elementwise (m^(1)_i - g^(1)_i)^2 can exceed (m_i "
             "- g_i)^2 (m=(1,0), g=(1,1): (0,1) -> (0.25,0.25))"
@@ -536,7 +544,7 @@ def check_ai2(examples: int) -> ClaimResult:
     )
     return ClaimResult(
         "AI-2",
-        "holds-under-conditions" if ok else "inconclusive",
+        HOLDS if ok else INCONCLUSIVE,
         summary,
         reproduce("AI-2"),
         jsonable(evidence),
@@ -557,22 +565,29 @@ def check_ai3(examples: int) -> ClaimResult:
         "angle_example_60deg": aida_projections.angle_preserved_example(),
         "search": search,
         "edge_cases": {"orthogonal": edges["orthogonal"]},
-        "conditions": (
-            "<m, g> != 0: for an orthogonal pair both projections are 0 and the angle is "
-            "undefined; holds for every xi >= 0"
-        ),
+        "caveats": [
+            {
+                "name": "not_orthogonal",
+                "text": (
+                    "<m, g> = 0: both projections are 0 and the angle after is undefined (the "
+                    "angle of a zero vector); holds for every xi >= 0 otherwise"
+                ),
+                "counterexample": edges["orthogonal"],
+                "replay": reproduce("AI-3"),
+            }
+        ],
     }
     summary = " ".join(
         [
             "cos(m^(k), g^(k)) = cos(m, g) for every k and every xi >= 0 (sympy:",
             "<m1,g1>/(||m1|| ||g1||) = c); the projections swap the directions (m^(1) || g,",
-            "g^(1) || m) but keep the angle. Needs <m,g> != 0 (otherwise both become 0 and the",
-            f"angle is undefined). Hypothesis: {search['examples']} pairs, no violation.",
+            "g^(1) || m) but keep the angle. Caveat: for <m,g> = 0 both become 0 and the angle",
+            f"is undefined. Hypothesis: {search['examples']} pairs, no violation.",
         ]
     )
     return ClaimResult(
         "AI-3",
-        "holds-under-conditions" if ok else "inconclusive",
+        HOLDS if ok else INCONCLUSIVE,
         summary,
         reproduce("AI-3"),
         jsonable(evidence),

@@ -12,6 +12,7 @@ written under ``--runs``; verdicts go to ``<out>/training.json``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import time
@@ -22,27 +23,30 @@ from typing import Any
 import torch
 
 from experiments.data import load_dataset
-from experiments.training.claims import STUDIES, Study, protocol_for
+from experiments.training.claims import (
+    STUDIES,
+    Study,
+    fidelity,
+    protocol_for,
+    reading,
+    study_verdict,
+)
 from experiments.training.loop import train
 from experiments.training.sweep import BackendUnavailable, check_backend, run_sweep
-from experiments.verdicts import ClaimResult, write_results
+from experiments.verdicts import FALSIFIED, NEEDS_DATA, NEEDS_GPU, ClaimResult, write_results
 
 REDUCED = {"epochs": 4, "model": "small_cnn", "width": 0.5, "train_subset": 2000}
 """The CPU scale: a small CNN on 2,000 images of the embedded subset, 4 epochs."""
 
-
-def verdict_for(study: Study, decided: str, scale: str) -> str:
-    if study.needs == "data":
-        return "needs-data"
-    if study.needs == "gpu" and scale != "paper":
-        return "needs-gpu"
-    return decided
+SOURCES = {"reduced": "reduced CPU study", "shortened": "shortened study", "paper": "paper run"}
+"""How the evidence ladder names a study run at each ``--scale``."""
 
 
 def unrun_record(study: Study, scale: str) -> ClaimResult:
     """The record of a claim about the papers' scale or data when its study was not run here."""
-    verdict = "needs-data" if study.needs == "data" else "needs-gpu"
+    verdict = NEEDS_DATA if study.needs == "data" else NEEDS_GPU
     evidence = {
+        "paper_setting": study.paper.as_json(),
         "missing": study.missing,
         "scale": scale,
         "reduced_study_command": (
@@ -80,7 +84,11 @@ def run_study(
                 train(spec, data, runs_dir, device=device, compile_model=compile_model)
             )
     decided, comparisons, extra = study.decide(records)
-    verdict = verdict_for(study, decided, scale)
+    images = len(data.train_labels)
+    if protocol.train_subset is not None:  # the loop trains on this class-balanced prefix
+        images = min(images, protocol.train_subset)
+    match = fidelity(study.paper, protocol, images, len(seeds))
+    verdict = study_verdict(study, decided, match)
     command = (
         f"python -m experiments.training --claims {study.claim_id} --scale {scale} "
         f"--seeds {len(seeds)}"
@@ -94,8 +102,14 @@ def run_study(
         + (" --device cuda" if scale != "reduced" else "")
     )
     evidence: dict[str, Any] = {
+        "source": SOURCES[scale],
         "scale": scale,
+        "paper_setting": study.paper.as_json(),
+        "fidelity": match,
+        "reading": reading(decided, match),
+        "train_images": images,
         "protocol": protocol.describe(),
+        "protocol_settings": dataclasses.asdict(protocol),
         "protocol_source": protocol.source,
         "data": data.describe(),
         "seeds": list(seeds),
@@ -107,13 +121,13 @@ def run_study(
     }
     if study.notes:
         evidence["notes"] = study.notes
-    if verdict == "needs-gpu":
+    if verdict == NEEDS_GPU:
         evidence["paper_scale_command"] = (
             f"python -m experiments.training --claims {study.claim_id} --scale paper --device cuda"
         )
-    if verdict in ("needs-gpu", "needs-data"):
+    if verdict in (NEEDS_GPU, NEEDS_DATA):
         evidence["missing"] = study.missing
-    if verdict == "falsified":
+    if decided == FALSIFIED:
         worst = min(comparisons, key=lambda c: c.high)
         evidence["counterexample"] = {
             "comparison": worst.as_dict(),

@@ -2,12 +2,17 @@
 
 Each :class:`Study` names its arms (optimizer + options, or a changed protocol
 setting), runs them on shared seeds through :func:`experiments.training.loop.train`
-and turns the per-seed metrics into a verdict with
-:mod:`experiments.training.statistics`. Claims whose paper setting needs data
-we do not have (ImageNet, Penn Treebank, CIFAR-100, TinyImageNet, WMT16) get
-``needs-data``; claims at the papers' scale run on CPU get ``needs-gpu``
-unless the study is run with the paper-scale protocol on a GPU; the reduced
-study's statistics are attached as evidence either way.
+and turns the per-seed metrics into a result with
+:mod:`experiments.training.statistics`.
+
+Each study also names, as data, the setting of the claim's paper evidence
+(:class:`PaperSetting`), and each run of it states how closely it matches
+(:func:`fidelity`). Only a run that matches the claim's scope — the papers'
+model, data and protocol, or for a claim stated scale-free a run where its
+premises hold — may decide ``holds`` or ``falsified``; any other run is
+evidence ("supported", "not reproduced" at its scale) and the verdict stays
+``needs-gpu``, or ``needs-data`` where the paper's data is not here
+(:func:`study_verdict`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,128 @@ from experiments.training.statistics import (
     paired,
     superiority,
 )
+from experiments.verdicts import (
+    FALSIFIED,
+    HOLDS,
+    INCONCLUSIVE,
+    NEEDS_DATA,
+    NEEDS_GPU,
+    NOT_REPRODUCED,
+    SUPPORTED,
+)
+
+TRAIN_IMAGES = {"cifar10": 50_000, "cifar100": 50_000, "tinyimagenet": 100_000,
+                "imagenet": 1_281_167, "ptb": 929_589}  # fmt: skip
+"""Training-set sizes of the papers' data sets (PTB: training tokens)."""
+
+PHASE_STARTS = {"early": 0.0, "middle": 0.1, "late": 0.75}
+"""Where each stage of a paper's run begins, as a fraction of its optimizer steps (late:
+from the last learning-rate drop of the papers' schedules, 80/100 and 150/200 epochs)."""
+END = "end"
+"""A claim about the outcome after the whole schedule (final accuracy or loss): a shorter
+run reaches the end of its own, compressed schedule, which is evidence but not the paper's."""
+
+
+@dataclass(frozen=True)
+class PaperSetting:
+    """The setting of a claim's paper evidence, and which part of training the claim speaks of.
+
+    ``phases`` are stages of the paper's run (``early``, ``middle``, ``late``: see
+    :data:`PHASE_STARTS`) or :data:`END`; empty for a claim stated of training at large.
+    ``scale_free``: the claim is stated without a scale (a property of the method in
+    training), so a run of any size decides where its premises hold: the second-moment
+    average past its ``averaging_window`` of 1/(1-β2) steps and the claim's phases reached.
+    """
+
+    evidence: str
+    models: tuple[str, ...]
+    datasets: tuple[str, ...]
+    epochs: int
+    batch_size: int
+    schedule: str
+    phases: tuple[str, ...]
+    scale_free: bool = False
+    averaging_window: int = 1000
+    """1/(1-β2) with the papers' β2 = 0.999."""
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps of one paper run (on the first data set named)."""
+        return self.epochs * math.ceil(TRAIN_IMAGES[self.datasets[0]] / self.batch_size)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "evidence": self.evidence,
+            "model": ", ".join(self.models),
+            "dataset": ", ".join(self.datasets),
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "steps": self.steps,
+            "schedule": self.schedule,
+            "phases": list(self.phases),
+            "scale_free": self.scale_free,
+            "averaging_window": self.averaging_window,
+        }
+
+
+def fidelity(
+    paper: PaperSetting, protocol: Protocol, train_images: int, seeds: int
+) -> dict[str, Any]:
+    """How closely a run of ``protocol`` on ``train_images`` images matches ``paper``."""
+    model = protocol.model + (f" (width {protocol.width:g})" if protocol.width != 1 else "")
+    same_model = protocol.model in paper.models and protocol.width == 1
+    on_paper_data = protocol.dataset in paper.datasets
+    data_fraction = train_images / TRAIN_IMAGES[protocol.dataset] if on_paper_data else 0.0
+    steps = protocol.epochs * math.ceil(train_images / protocol.batch_size)
+    step_fraction = steps / paper.steps
+    phases = [name for name, start in PHASE_STARTS.items() if step_fraction > start]
+    if step_fraction >= 1:
+        phases.append(END)
+    window = steps >= paper.averaging_window
+    reached = all(p == END or p in phases for p in paper.phases)
+    if paper.scale_free:
+        matches = window and reached
+    else:
+        matches = (
+            same_model
+            and data_fraction >= 1
+            and step_fraction >= 1
+            and protocol.batch_size == paper.batch_size
+        )
+    return {
+        "model": model,
+        "paper_model": ", ".join(paper.models),
+        "same_model": same_model,
+        "dataset": protocol.dataset,
+        "paper_dataset": ", ".join(paper.datasets),
+        "data_fraction": round(data_fraction, 4),
+        "step_fraction": round(step_fraction, 5),
+        "steps": steps,
+        "paper_steps": paper.steps,
+        "phases": phases,
+        "claim_phases": list(paper.phases),
+        "averaging_window": paper.averaging_window,
+        "averaging_window_reached": window,
+        "seeds": seeds,
+        "matches_scope": matches,
+    }
+
+
+def reading(decided: str, fidelity_: dict[str, Any]) -> str:
+    """What a run says about the claim at its own scale: supported, not reproduced, or
+    inconclusive (its interval straddles, or it reaches none of the phases the claim is about)."""
+    claim_phases = fidelity_["claim_phases"]
+    if claim_phases and not any(p == END or p in fidelity_["phases"] for p in claim_phases):
+        return INCONCLUSIVE
+    return {HOLDS: SUPPORTED, FALSIFIED: NOT_REPRODUCED}.get(decided, INCONCLUSIVE)
+
+
+def study_verdict(study: Study, decided: str, fidelity_: dict[str, Any]) -> str:
+    """The verdict one run of ``study`` may give: its own result where it matches the claim's
+    scope, else what the claim still needs (its paper's data, or a GPU for its scale)."""
+    if fidelity_["matches_scope"]:
+        return decided
+    return NEEDS_DATA if study.needs == "data" else NEEDS_GPU
 
 
 @dataclass(frozen=True)
@@ -62,8 +189,10 @@ class Study:
     protocol: str
     arms: tuple[Arm, ...]
     decide: Callable[[Records], tuple[str, list[PairedComparison], dict[str, Any]]]
+    paper: PaperSetting = field(kw_only=True)
     needs: str | None = None
-    """'gpu' when the claim is about the papers' scale, 'data' when its data is missing."""
+    """'gpu' when only the papers' scale answers the claim and a CPU-sized study is not run by
+    default, 'data' when the paper's data is missing."""
     missing: str = ""
     """What the paper-scale check would need that this machine lacks."""
     notes: str = ""
@@ -266,6 +395,15 @@ STUDIES: dict[str, Study] = {
             "adanorm",
             tuple(Arm(n, n) for pair in NORM_PAIRS for n in pair),
             _superior_pairs(NORM_PAIRS, ACCURACY, "final test accuracy"),
+            paper=PaperSetting(
+                "000 Table 1",
+                ("vgg16", "resnet18", "resnet50"),
+                ("cifar10", "cifar100", "tinyimagenet"),
+                100,
+                64,
+                "lr 1e-3 → 1e-4 after epoch 80",
+                (END,),
+            ),
             needs="gpu",
             missing="VGG16/ResNet18/ResNet50 on CIFAR-10/100 and TinyImageNet, 100 epochs",
         ),
@@ -277,6 +415,15 @@ STUDIES: dict[str, Study] = {
                 (("gamma=0.95", "gamma=0.999"), ("gamma=0.99", "gamma=0.999")),
                 ACCURACY,
                 "final test accuracy",
+            ),
+            paper=PaperSetting(
+                "000 Table 2",
+                ("vgg16", "resnet18", "resnet50"),
+                ("cifar10", "cifar100", "tinyimagenet"),
+                100,
+                64,
+                "lr 1e-3 → 1e-4 after epoch 80",
+                (END,),
             ),
             needs="gpu",
             missing="Table 2's nine model/data settings at 100 epochs",
@@ -294,6 +441,15 @@ STUDIES: dict[str, Study] = {
                 ACCURACY,
                 "final test accuracy",
             ),
+            paper=PaperSetting(
+                "000 Table 3",
+                ("vgg16", "resnet18", "resnet50"),
+                ("cifar10", "cifar100", "tinyimagenet"),
+                100,
+                64,
+                "lr 1e-3 → 1e-4 after epoch 80",
+                (END,),
+            ),
             needs="gpu",
             missing="Table 3's nine settings at 100 epochs",
         ),
@@ -302,6 +458,15 @@ STUDIES: dict[str, Study] = {
             "adanorm",
             _adam_vs_adamnorm([("lr", v) for v in (1e-2, 1e-3, 1e-4)], "lr"),
             _per_setting((1e-2, 1e-3, 1e-4), "lr", ACCURACY),
+            paper=PaperSetting(
+                "000 Table 4",
+                ("vgg16", "resnet18"),
+                ("cifar10", "cifar100", "tinyimagenet"),
+                100,
+                64,
+                "lr 1e-3 → 1e-4 after epoch 80",
+                (END,),
+            ),
             needs="gpu",
             missing="Table 4 (VGG16, ResNet18; CIFAR-10/100, TinyImageNet)",
         ),
@@ -310,6 +475,15 @@ STUDIES: dict[str, Study] = {
             "adanorm",
             _adam_vs_adamnorm([("batch_size", v) for v in (32, 64, 128)], "batch_size"),
             _batch_sensitivity((32, 64, 128)),
+            paper=PaperSetting(
+                "000 Table 5",
+                ("vgg16", "resnet18"),
+                ("cifar10", "cifar100", "tinyimagenet"),
+                100,
+                64,
+                "lr 1e-3 → 1e-4 after epoch 80" + ", batch 32/64/128",
+                (END,),
+            ),
             needs="gpu",
             missing="Table 5 (VGG16, ResNet18; CIFAR-10/100, TinyImageNet)",
         ),
@@ -322,12 +496,30 @@ STUDIES: dict[str, Study] = {
                 mean_over_epochs("mean_first_moment_input_norm"),
                 "mean norm of the first-moment input",
             ),
+            paper=PaperSetting(
+                "000 Fig. 3",
+                ("vgg16", "resnet18"),
+                ("cifar10", "cifar100", "tinyimagenet"),
+                100,
+                64,
+                "lr 1e-3 → 1e-4 after epoch 80",
+                ("early", "middle", "late"),
+            ),
         ),
         Study(
             "AN-15",
             "adanorm",
             (Arm("Adam", "Adam"), Arm("AdamNorm", "AdamNorm")),
             _convergence_shape,
+            paper=PaperSetting(
+                "000 Fig. 2",
+                ("vgg16", "resnet18"),
+                ("cifar100", "tinyimagenet"),
+                100,
+                64,
+                "lr 1e-3 → 1e-4 after epoch 80",
+                ("early", END),
+            ),
             needs="gpu",
             missing="CIFAR-100 (the claim's data set) at 100 epochs",
         ),
@@ -336,6 +528,16 @@ STUDIES: dict[str, Study] = {
             "aida-vgg11",
             (ADAM_PLUS, Arm("AdaBelief", "AdaBelief")),
             _belief_step_sizes,
+            paper=PaperSetting(
+                "004 Figs. 1, 2, 6 (argued in §III-A)",
+                ("vgg11",),
+                ("cifar10",),
+                200,
+                128,
+                "lr 1e-3 → 1e-4 at epoch 150, weight decay 5e-4",
+                (),
+                scale_free=True,
+            ),
             notes="Adam+ is Adam with AdaBelief's epsilon placement (004 Fig. 1 caption)",
         ),
         Study(
@@ -350,6 +552,17 @@ STUDIES: dict[str, Study] = {
             _ordered(
                 ("AdaRem", "Adam", "SGDM", "SGD"), final("oscillation_index"), "oscillation Q"
             ),
+            paper=PaperSetting(
+                "002 Fig. 2",
+                ("resnet18",),
+                ("imagenet",),
+                100,
+                1024,
+                "cosine from lr 0.4 (SGD, AdaRem), no warm-up",
+                ("early", "middle", "late"),
+            ),
+            needs="data",
+            missing="ImageNet (the paper's Fig. 2: ResNet-18, 100 epochs, batch 1024)",
             notes="Q over 4096 sampled coordinates; the paper's Fig. 2 uses ResNet-18 on ImageNet",
         ),
         Study(
@@ -367,6 +580,15 @@ STUDIES: dict[str, Study] = {
                 final("train_loss"),
                 "final train loss (lower for AdaRem)",
             ),
+            paper=PaperSetting(
+                "002 Tables 1-3, Figs. 4-5",
+                ("resnet18", "resnet50", "mobilenetv2", "shufflenetv2"),
+                ("imagenet",),
+                100,
+                1024,
+                "cosine from lr 0.4 (SGD, AdaRem), no warm-up",
+                ("early", END),
+            ),
             needs="data",
             missing="ImageNet (ResNet-18/50, MobileNetV2, ShuffleNetV2) and Penn Treebank",
             notes="reduced proxy: AdaRem's final training loss below SGDM's, Adam's and AdamW's",
@@ -376,6 +598,15 @@ STUDIES: dict[str, Study] = {
             "ndadam",
             (Arm("NDAdam", "NDAdam"), Arm("SGDM", "SGDM")),
             _equivalent_to("SGDM", ("NDAdam",), ACCURACY, 0.5, "final test accuracy"),
+            paper=PaperSetting(
+                "003 Table I",
+                ("wrn-22-7.5", "wrn-28-10"),
+                ("cifar10", "cifar100"),
+                200,
+                128,
+                "WRN schedule: x0.2 at epochs 60/120/160, weight decay 5e-4",
+                (END,),
+            ),
             needs="gpu",
             missing="WRN-22-7.5 and WRN-28-10 on CIFAR-10/100, full schedule",
         ),
@@ -384,6 +615,15 @@ STUDIES: dict[str, Study] = {
             "aida",
             tuple(Arm(n, n) for n in ("AdaBelief", *LAYERWISE)),
             _equivalent_to("AdaBelief", LAYERWISE, ACCURACY, 0.5, "final test accuracy"),
+            paper=PaperSetting(
+                "004 Fig. 3",
+                ("vgg11", "resnet34"),
+                ("cifar10",),
+                200,
+                128,
+                "lr 1e-3 → 1e-4 at epoch 150, weight decay 5e-4",
+                (END,),
+            ),
             needs="gpu",
             missing="VGG11 and ResNet34 on CIFAR-10, 200 epochs",
         ),
@@ -397,12 +637,31 @@ STUDIES: dict[str, Study] = {
                 Arm("Aida K=2", "Aida", (("K", 2),)),
             ),
             _step_size_order,
+            paper=PaperSetting(
+                "004 Figs. 1, 2, 6 (argued in §III-C)",
+                ("vgg11",),
+                ("cifar10",),
+                200,
+                128,
+                "lr 1e-3 → 1e-4 at epoch 150, weight decay 5e-4",
+                (),
+                scale_free=True,
+            ),
         ),
         Study(
             "AI-6",
             "aida-vgg11",
             (Arm("AdaBelief", "AdaBelief"), Arm("Aida K=2", "Aida", (("K", 2),))),
             _gap_shrinks,
+            paper=PaperSetting(
+                "004 §III-C, Fig. 6",
+                ("vgg11",),
+                ("cifar10",),
+                200,
+                128,
+                "lr 1e-3 → 1e-4 at epoch 150, weight decay 5e-4",
+                ("late",),
+            ),
             notes="compares the first and the last epoch of the run; the paper's curves span "
             "200 epochs, so a short run tests only the early part of 'decrease over epochs'",
         ),
@@ -411,6 +670,15 @@ STUDIES: dict[str, Study] = {
             "aida",
             tuple(Arm(n, n) for n in ("Aida", "AdaBelief", "SGDM", "RAdam", "Adam", "AdamW")),
             lambda records: _ai8(records),
+            paper=PaperSetting(
+                "004 Table I",
+                ("vgg11", "resnet34"),
+                ("cifar10",),
+                200,
+                128,
+                "lr 1e-3 → 1e-4 at epoch 150, weight decay 5e-4",
+                (END,),
+            ),
             needs="gpu",
             missing="VGG11/ResNet34 CIFAR-10 at 200 epochs; Transformer (WMT16), WGAN-GP and LSTM "
             "(Penn Treebank) need data; Yogi, MSVAG and Fromage are not in the suite",

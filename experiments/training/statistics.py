@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
+from experiments.verdicts import FALSIFIED, HOLDS, INCONCLUSIVE
+
 
 @dataclass(frozen=True)
 class PairedComparison:
@@ -67,25 +69,25 @@ def paired(
 def superiority(comparison: PairedComparison) -> str:
     """'holds' if a > b significantly, 'falsified' if a < b significantly, else 'inconclusive'."""
     if comparison.low > 0:
-        return "holds"
+        return HOLDS
     if comparison.high < 0:
-        return "falsified"
-    return "inconclusive"
+        return FALSIFIED
+    return INCONCLUSIVE
 
 
 def equivalence(comparison: PairedComparison, margin: float) -> str:
     """'holds' if the interval lies within ±margin, 'falsified' if wholly outside it."""
     if -margin <= comparison.low and comparison.high <= margin:
-        return "holds"
+        return HOLDS
     if comparison.low > margin or comparison.high < -margin:
-        return "falsified"
-    return "inconclusive"
+        return FALSIFIED
+    return INCONCLUSIVE
 
 
 def combine(verdicts: Sequence[str]) -> str:
     """A conjunction of sub-claims: falsified if any part is, holds only if all parts do."""
-    if any(v == "falsified" for v in verdicts):
-        return "falsified"
-    if verdicts and all(v == "holds" for v in verdicts):
-        return "holds"
-    return "inconclusive"
+    if any(v == FALSIFIED for v in verdicts):
+        return FALSIFIED
+    if verdicts and all(v == HOLDS for v in verdicts):
+        return HOLDS
+    return INCONCLUSIVE

@@ -11,7 +11,16 @@ from hypothesis import strategies as st
 
 from invariants import strategies as S
 from invariants.cases import Case
-from invariants.claim import HOLDS_WITH_CONDITIONS, MUST_HOLD, Claim, Condition, Violation, guarded
+from invariants.claim import (
+    CAVEAT,
+    HOLDS_WITH_CONDITIONS,
+    MUST_HOLD,
+    STATED,
+    Claim,
+    Condition,
+    Violation,
+    guarded,
+)
 from invariants.claims._common import (
     adam_hyper,
     case_strategy,
@@ -203,9 +212,10 @@ AI_2 = Claim(
         Condition(
             "both_nonzero",
             "m^(k-1) ≠ 0 and g^(k-1) ≠ 0 (the zero vector is collinear with any vector)",
+            kind=CAVEAT,
         ),
     ),
-    expected=HOLDS_WITH_CONDITIONS,
+    expected=MUST_HOLD,
     cost=1.5,
     tolerance="absolute (2n + 16) EPS (‖m‖ + ‖g‖)² on the identity ‖Δ^(k)‖² = cos²θ ‖Δ^(k-1)‖²",
 )
@@ -281,16 +291,19 @@ AI_3 = Claim(
     check=_ai3_check,
     conditions=(
         Condition(
-            "not_orthogonal", "⟨m, g⟩ ≠ 0: neither vector is zero and they are not orthogonal"
+            "not_orthogonal",
+            "⟨m, g⟩ ≠ 0: neither vector is zero and they are not orthogonal",
+            kind=CAVEAT,
         ),
         Condition(
             "xi_negligible",
             "ξ ≪ ‖g‖², ‖m‖² (the papers' 'ξ can be ignored'); "
             "otherwise each projection shrinks the "
             "pair by ‖·‖²/(‖·‖² + ξ) and it can underflow to the zero vector",
+            kind=STATED,
         ),
     ),
-    expected=HOLDS_WITH_CONDITIONS,
+    expected=MUST_HOLD,
     cost=1.5,
     tolerance="absolute 2 (n + 4) EPS + 4 norm_rel(n) on the cosine",
 )
@@ -382,10 +395,17 @@ AI_4 = Claim(
     strategy=_ai4_strategy,
     check=_ai4_check,
     conditions=(
-        Condition("zero_iff", "in every one-element layer, g_t = 0 exactly when m_t = 0"),
+        Condition(
+            "zero_iff",
+            "in every one-element layer, g_t = 0 exactly when m_t = 0 (with ξ ignored, the "
+            "projection divides by ‖g‖² = 0)",
+            kind=CAVEAT,
+        ),
         Condition(
             "matched_eps",
             "Aida uses AdaBelief's ε placement (inside and outside the root, eqs. 6-7)",
+            in_practice="not with the published algorithms: Aida adds ε only inside the root, "
+            "AdaBelief inside and outside, so every run with ε = 1e-8 differs",
         ),
     ),
     expected=HOLDS_WITH_CONDITIONS,

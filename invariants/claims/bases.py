@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from invariants import strategies as S
 from invariants.cases import Case
 from invariants.claim import (
-    HOLDS_WITH_CONDITIONS,
+    CAVEAT,
     MUST_HOLD,
+    STATED,
     Claim,
     Condition,
     Violation,
@@ -116,9 +117,10 @@ DG_1 = Claim(
             "below_saturation",
             f"|g_t - g_(t-1)| < {SATURATION:g} elementwise, or exact arithmetic "
             "(float64 rounds sigmoid(x) to 1 for x ≳ 36.7; float32 for x ≳ 16.6)",
+            kind=CAVEAT,
         ),
     ),
-    expected=HOLDS_WITH_CONDITIONS,
+    expected=MUST_HOLD,
     cost=2.0,
     tolerance="none: ξ ≥ 0.5, ξ < 1 and |step| ≤ |Adam step| are exact comparisons",
 )
@@ -351,13 +353,14 @@ GEN_1 = Claim(
     reasoning=(
         "With ε = 0, m̂_t scales by c and sqrt(v̂_t) by c, so m̂/sqrt(v̂) does not change: a "
         "theorem (no L2 decay: it would add an unscaled wd·θ). The paper states the invariance "
-        "without mentioning ε; with ε > 0 it fails where sqrt(v̂) is comparable to ε. The search "
-        "runs over ε ≥ 0 and then imposes ε = 0; a counterexample with ε = 0 would be our bug."
+        "without mentioning ε; the claim as listed states ε = 0, so the search draws ε = 0 only "
+        "(with ε > 0 it fails where sqrt(v̂) is comparable to ε); a counterexample would be our "
+        "bug."
     ),
     strategy=_gen1_strategy,
     check=_gen1_check,
-    conditions=(Condition("zero_eps", "ε = 0 (or ε negligible against sqrt(v̂_t))"),),
-    expected=HOLDS_WITH_CONDITIONS,
+    conditions=(Condition("zero_eps", "ε = 0, as the claim states", kind=STATED),),
+    expected=MUST_HOLD,
     cost=2.0,
     tolerance=(
         "|Δstep| ≤ (2 ema_rel(t) + 4 EPS)·(EMA|g|/(1-β1^t))/sqrt(v̂) + (ema_rel(t) + 4 EPS)|step|"

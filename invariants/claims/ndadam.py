@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from invariants import strategies as S
 from invariants.cases import Case
 from invariants.claim import (
-    HOLDS_WITH_CONDITIONS,
+    CAVEAT,
     MUST_HOLD,
     Claim,
     Condition,
@@ -80,10 +80,12 @@ ND_1 = Claim(
     check=_nd1_check,
     conditions=(
         Condition(
-            "nonzero_before_retraction", "w̄_t ≠ 0 before normalisation (Alg. 1 divides by ‖w̄_t‖)"
+            "nonzero_before_retraction",
+            "w̄_t ≠ 0 before normalisation (Alg. 1 divides by ‖w̄_t‖)",
+            kind=CAVEAT,
         ),
     ),
-    expected=HOLDS_WITH_CONDITIONS,
+    expected=MUST_HOLD,
     tolerance="|‖w‖ - 1| ≤ retraction_rel(row length), independent of t",
 )
 
