@@ -177,13 +177,15 @@ def test_the_recorded_h100_campaign_enters_the_merge() -> None:
     recorded = load_recorded()
     (source,) = recorded
     by_claim = {r.claim_id: r for r in recorded[source]}
-    assert by_claim["AI-5"].verdict == "holds"  # scale-free, past the averaging window
+    assert by_claim["AB-1"].verdict == "holds"  # scale-free, past the averaging window
+    assert by_claim["AI-5"].verdict == "needs-gpu"  # its figures' curves over all 200 epochs
+    assert by_claim["AI-5"].evidence["reading"] == "supported"
     assert by_claim["AI-6"].verdict == "needs-gpu"  # speaks of late training
     assert by_claim["AN-14"].verdict == "needs-gpu"  # 'through training' of Fig. 3
     assert by_claim["AR-8"].verdict == "needs-data"  # ImageNet
     for record in recorded[source]:
         assert record.evidence["recorded"]["command"].startswith("python -m experiments.training")
-    row = merge((CLAIMS["AI-5"],), {}, {}, {})[0]
+    row = merge((CLAIMS["AB-1"],), {}, {}, {})[0]
     assert row.ladder[-1]["source"] == source and row.ladder[-1]["decides"]
 
 

@@ -644,8 +644,10 @@ STUDIES: dict[str, Study] = {
                 200,
                 128,
                 "lr 1e-3 → 1e-4 at epoch 150, weight decay 5e-4",
-                (),
-                scale_free=True,
+                # Unlike AB-1's mechanism, this is a reading of curves over the whole run
+                # (their order changes after the rate drop at epoch 150, Fig. 1's caption):
+                # a run must cover every phase of the paper's 200 epochs to decide it.
+                ("early", "middle", "late"),
             ),
         ),
         Study(
