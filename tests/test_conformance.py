@@ -242,3 +242,31 @@ def test_the_third_party_survey_file_names_known_methods_and_pins():
         assert entry["method"] in REGISTRY
         assert ":" in entry["target"]
         assert entry["pip"] == "" or "==" in entry["pip"]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"target": 3, "method": "Adam"},
+        {"target": "torch.optim:Adam", "method": ["Adam"]},
+        {"target": "torch.optim:Adam", "method": "Adam", "kwargs": [1]},
+    ],
+)
+def test_cli_a_malformed_targets_entry_is_a_usage_error(entry, tmp_path, capsys):
+    targets = tmp_path / "targets.json"
+    targets.write_text(json.dumps([entry]))
+    assert main(["--targets", str(targets), "--out", str(tmp_path / "out")]) == 2
+    assert "entry 0" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_cli_out_on_a_file_is_refused_before_any_check(below, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("keep me")
+    out = blocker / below if below else blocker
+    with pytest.raises(SystemExit) as raised:
+        main(["torch.optim:Adam", "--method", "Adam", "--out", str(out)])
+    assert raised.value.code == 2
+    assert "not a directory" in capsys.readouterr().err
+    assert blocker.read_text() == "keep me"
