@@ -353,8 +353,10 @@ class UnsavedSecondMomentAdam(TextbookAdam):
 
     def state_dict(self):
         saved = super().state_dict()
-        for entry in saved["state"].values():
-            entry.pop("exp_avg_sq", None)
+        saved["state"] = {
+            index: {k: v for k, v in entry.items() if k != "exp_avg_sq"}
+            for index, entry in saved["state"].items()
+        }
         return saved
 
     def load_state_dict(self, state_dict):

@@ -274,3 +274,75 @@ def test_cli_out_on_a_file_is_refused_before_any_check(below, tmp_path, capsys):
     assert raised.value.code == 2
     assert "not a directory" in capsys.readouterr().err
     assert blocker.read_text() == "keep me"
+
+
+def test_identical_nan_runs_do_not_diverge():
+    import numpy as np
+
+    from invariants.conformance.trajectory import first_divergence
+
+    run = [[np.array([np.nan, 1.0, np.inf])]]
+    assert first_divergence(run, [[a.copy() for a in step] for step in run], 0.0) is None
+    assert first_divergence(run, [[np.array([0.0, 1.0, np.inf])]], 0.0) is not None
+
+
+def _one_check(factory, method, name):
+    checks = [c for c in CHECKS if c.name == name]
+    report = check_conformance(Target(factory, method), steps=30, shrink=False, checks=checks)
+    return report.results[0]
+
+
+def test_the_round_trip_names_a_missing_key_and_a_dtype_cast():
+    from tests import conformance_mutants as mutants
+
+    missing = _one_check(mutants.UnsavedSecondMomentAdam, "Adam", "edge/state-dict-round-trip")
+    assert missing.status == FAIL
+    assert "state['exp_avg_sq'] is not in state_dict()" in missing.summary
+    cast = _one_check(mutants.Float32StateAdam, "Adam", "edge/state-dict-round-trip")
+    assert "load_state_dict cast state['exp_avg'] from torch.float32 to torch.float64" in (
+        cast.summary
+    )
+
+
+def test_a_match_gives_its_evidence_and_the_paper_line():
+    from tests import conformance_mutants as mutants
+
+    result = _one_check(mutants.EpsAccumulatedAdam, "Adam", "differential/float64")
+    assert result.status == FAIL
+    assert "matches the reference with ε added to v in place every step" in result.summary
+    assert "over 30 steps" in result.summary and "the paper has" in result.summary
+
+
+class _TwoMistakesAdam(subjects.TextbookAdam):
+    """No first bias correction and ε under the root: only a pair explains it."""
+
+    def bias_corrections(self, beta1, beta2, t):
+        return 1.0, 1 - beta2**t
+
+    def denominator(self, v_hat, eps):
+        return (v_hat + eps).sqrt()
+
+
+class _UnknownMistakeAdam(subjects.TextbookAdam):
+    """A step 1.5 times too long: nothing in the catalogue does that."""
+
+    def apply(self, p, update):
+        p.sub_(1.5 * update)
+
+
+def test_two_mistakes_are_named_as_a_pair():
+    result = _one_check(_TwoMistakesAdam, "Adam", "differential/float64/tiny-gradients")
+    assert result.status == FAIL
+    keys = {e.key for e in result.explained_by}
+    assert keys & {
+        "no-first-bias-correction + eps-under-root",
+        "eps-under-root + no-first-bias-correction",
+    }
+
+
+def test_when_nothing_matches_the_closest_candidates_are_given():
+    result = _one_check(_UnknownMistakeAdam, "Adam", "differential/float64")
+    assert result.status == FAIL and not result.explained_by
+    assert "no single mutation of the catalogue or pair of them matches; closest:" in (
+        result.summary
+    )

@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _print_result(result) -> None:
     mark = {FAIL: "FAIL", OPEN: "open"}.get(result.status, result.status)
-    print(f"  {result.name:<42}{mark:<16}{result.summary[:140]}", flush=True)
+    print(f"  {result.name:<50}{mark:<16}{result.summary[:160]}", flush=True)
 
 
 if __name__ == "__main__":

@@ -536,16 +536,26 @@ def _state_differences(target: Target, at: int) -> dict[str, Any]:
         for t, g in zip(tensors, grads, strict=True):
             t.grad = torch.tensor(g)
         optimizer.step()
+    live = [copy.deepcopy(optimizer.state.get(t, {})) for t in tensors]
     saved = copy.deepcopy(optimizer.state_dict())
     fresh = [t.detach().clone() for t in tensors]
     rebuilt = target.build(fresh)
     renormalised = any(not torch.equal(a, b) for a, b in zip(fresh, tensors, strict=True))
     rebuilt.load_state_dict(saved)
     missing, cast, changed = [], [], []
-    for i, (old, new) in enumerate(zip(tensors, fresh, strict=True)):
-        before, after = optimizer.state.get(old, {}), rebuilt.state.get(new, {})
+    for i, t in enumerate(tensors):
+        for key in live[i]:
+            if key not in optimizer.state.get(t, {}):
+                changed.append(f"tensor {i}: state_dict() removed state[{key!r}] from the live "
+                               "optimizer")  # fmt: skip
+    ordered = [p for group in optimizer.param_groups for p in group["params"]]
+    indices = [index for group in saved["param_groups"] for index in group["params"]]
+    saved_index = {id(p): index for p, index in zip(ordered, indices, strict=True)}
+    for i, (before, new) in enumerate(zip(live, fresh, strict=True)):
+        after = rebuilt.state.get(new, {})
+        in_saved = saved["state"].get(saved_index.get(id(tensors[i])), {})
         for key, value in before.items():
-            if key not in after:
+            if key not in in_saved or key not in after:
                 missing.append(f"tensor {i}: state[{key!r}] is not in state_dict()")
                 continue
             restored = after[key]
