@@ -22,6 +22,7 @@ from tests.conformance_subjects import (
     AliasingDiffGrad,
     DecayIgnoringAdam,
     EpsUnderRootAdam,
+    GradientMutatingAdam,
     LostStateAdam,
     NeverFiringAdamNorm,
     NoBiasCorrectionAdam,
@@ -289,6 +290,44 @@ class EpsAccumulatedAdam(TextbookAdam):
         return v_hat.sqrt()
 
 
+class EpsBothAdam(EpsAccumulatedAdam):
+    """ε added into v every step and outside the root as well."""
+
+    def denominator(self, v_hat, eps):
+        return v_hat.sqrt().add_(eps)
+
+
+class Float32MathAdam(TextbookAdam):
+    """Computes the new parameter in float32 whatever the parameter's dtype."""
+
+    def apply(self, p, update):
+        p.copy_(p.float() - update.float())
+
+
+class CachedLrAdam(TextbookAdam):
+    """Keeps each group's learning rate as it was at construction."""
+
+    def __init__(self, params, **kwargs):
+        super().__init__(params, **kwargs)
+        self.initial_lrs = [group["lr"] for group in self.param_groups]
+
+    def add_param_group(self, param_group):
+        super().add_param_group(param_group)
+        if hasattr(self, "initial_lrs"):
+            self.initial_lrs.append(self.param_groups[-1]["lr"])
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        current = [group["lr"] for group in self.param_groups]
+        for group, lr in zip(self.param_groups, self.initial_lrs, strict=True):
+            group["lr"] = lr
+        try:
+            return super().step(closure)
+        finally:
+            for group, lr in zip(self.param_groups, current, strict=True):
+                group["lr"] = lr
+
+
 class DecayFromDefaultsAdam(TextbookAdam):
     """Reads weight decay from the optimizer's defaults instead of the param group."""
 
@@ -482,6 +521,15 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(EpsUnderRootAdam, "Adam", (_F64,), ("eps-under-root",)),
     Mutant(EpsBeforeCorrectionAdam, "Adam", (_F64,), ("eps-before-bias-correction",)),
     Mutant(EpsAccumulatedAdam, "Adam", (_F64,), ("eps_mode=inside",)),
+    Mutant(EpsBothAdam, "Adam", (_F64,), ("eps_mode=both",)),
+    Mutant(Float32MathAdam, "Adam", (_F64,), ("computes-in-float32",)),
+    Mutant(CachedLrAdam, "Adam", ("edge/lr-change-between-steps",), ("lr-fixed-at-construction",)),
+    Mutant(
+        GradientMutatingAdam,
+        "Adam",
+        ("edge/gradient-left-unchanged",),
+        ("gradient-changed-in-place",),
+    ),
     Mutant(DecayIgnoringAdam, "Adam", (_F64 + "/weight-decay",), ("weight-decay-ignored",)),
     Mutant(
         DecayFromDefaultsAdam, "Adam", (_F64 + "/param-groups",), ("weight-decay-from-defaults",)
@@ -549,5 +597,6 @@ CORRECT: tuple[tuple[Any, str], ...] = (
 
 OPEN_CHOICES: tuple[Mutant, ...] = (
     Mutant(EpsOnlyOutsideAdaBelief, "AdaBelief", (_F64,), ("eps_mode=outside",)),
+    Mutant(TextbookAdamW, "Adam", (_F64 + "/weight-decay",), ("decoupled_weight_decay=True",)),
     Mutant(StrictThresholdRAdam, "RAdam", (_F64,), ("threshold_inclusive=False",)),
 )

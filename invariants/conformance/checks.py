@@ -123,8 +123,8 @@ class Match:
                 f"{self.worst:.1e} over {self.steps} steps"
             )
         return (
-            f"{self.alternative.key} agrees up to step {self.divergence.step - 1} "
-            f"(then {self.divergence.relative_difference:.1e})"
+            f"{self.alternative.key} parts at step {self.divergence.step} "
+            f"(by {self.divergence.relative_difference:.1e})"
         )
 
 
@@ -623,7 +623,11 @@ def _gradient_untouched(target: Target, steps: int, name: str = "", kind: str = 
                 text = f"step {t + 1} changed p.grad of tensor {i} in place" + (
                     " (weight decay added into the gradient?)" if overrides else ""
                 )
-                return CheckResult(name, kind, FAIL, text)
+                cause = Alternative(
+                    "gradient-changed-in-place", KNOWN_MISTAKE, text, "",
+                    contradicts="g_t is an input of the step, not one of its outputs",
+                )  # fmt: skip
+                return CheckResult(name, kind, FAIL, text, None, [cause])
     return CheckResult(name, kind, PASS, "p.grad is left as the caller gave it")
 
 
