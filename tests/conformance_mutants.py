@@ -477,7 +477,8 @@ class ThresholdSixRAdam(TextbookRAdam):
 
 
 class StrictThresholdRAdam(TextbookRAdam):
-    """ρ_t > 5 as torch.optim (a documented open choice)."""
+    """ρ_t > 5 as torch.optim (a documented open choice). At β2 = 0.999 no step has ρ_t = 5
+    exactly, so the battery cannot tell it from the paper: it must simply not be flagged."""
 
     def rectified(self, rho_t):
         return rho_t > 5.0

@@ -6,14 +6,20 @@ Every check returns a :class:`CheckResult` with one status:
 * ``open-choice``: it agrees only with a reading the papers leave open
   (``docs/ALGORITHMS.md``, "Open choices"): conforming, and the report says which;
 * ``fail``: it disagrees, with the step where the trajectories part, both
-  values, what explains it if anything does (a known mistake, another method),
-  and for differential checks the smallest gradient sequence found that shows it;
-* ``not-applicable``: the check does not apply to this target.
+  values, and its cause: the mutation of the reference (``alternatives``, one
+  or two at once) whose trajectory the target's matches to rounding, with that
+  evidence and the line of the paper it contradicts, or, when none matches, the
+  closest candidates; for differential checks also the smallest gradient
+  sequence found that shows the divergence;
+* ``not-applicable``: the check does not apply to this target, or the variant it
+  needs (``foreach=False``, two param groups, another hyperparameter) cannot be
+  built: never fatal, and never a finding.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 import time
 import traceback
@@ -185,13 +191,8 @@ def search(
     singles = [m for m in singles if m is not None]
     matched = [m for m in singles if m.divergence is None]
     if not any(m.alternative.kind != OTHER_METHOD for m in matched):
-        prefix = Scenario(
-            scenario.params,
-            scenario.gradients[: min(scenario.steps, parted_at + 5)],
-            scenario.lr_factors,
-            scenario.reuse_grad_buffers,
-            None,
-            scenario.groups,
+        prefix = dataclasses.replace(
+            scenario, gradients=scenario.gradients[: min(scenario.steps, parted_at + 5)]
         )
         for pair in pairs(candidates):
             screened = _match(target_traj, prefix, arguments, pair, tolerance)
