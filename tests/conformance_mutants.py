@@ -223,6 +223,10 @@ class TextbookAida(TextbookAdam):
     def rounds(self, group):
         return group["K"]
 
+    def project(self, a, b, xi):
+        dot = (a * b).sum()
+        return dot / ((b * b).sum() + xi) * b, dot / ((a * a).sum() + xi) * a
+
     @torch.no_grad()
     def step(self, closure=None):
         for group in self.param_groups:
@@ -241,11 +245,7 @@ class TextbookAida(TextbookAdam):
                 m = state["exp_avg"].mul_(beta1).add_(grad, alpha=1 - beta1)
                 a, b = m.clone(), grad.clone()
                 for _ in range(self.rounds(group)):
-                    dot = (a * b).sum()
-                    a, b = (
-                        dot / ((b * b).sum() + group["xi"]) * b,
-                        dot / ((a * a).sum() + group["xi"]) * a,
-                    )
+                    a, b = self.project(a, b, group["xi"])
                 v = state["exp_avg_var"].mul_(beta2).addcmul_(a - b, a - b, value=1 - beta2)
                 v.add_(group["eps"])
                 p.sub_(group["lr"] * (m / (1 - beta1**t)) / (v / (1 - beta2**t)).sqrt())
@@ -499,6 +499,14 @@ class ExtraProjectionAida(TextbookAida):
         return group["K"] + 1
 
 
+class SequentialProjectionAida(TextbookAida):
+    """Projects g onto the m just computed in the same round."""
+
+    def project(self, a, b, xi):
+        a = (a * b).sum() / ((b * b).sum() + xi) * b
+        return a, (a * b).sum() / ((a * a).sum() + xi) * a
+
+
 # -- the table -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Mutant:
@@ -584,6 +592,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(ThresholdSixRAdam, "RAdam", (_F64,), ("rectify-threshold-6",)),
     Mutant(LazySphereNDAdam, "NDAdam", (_MISSING,), ("lazy-sphere-start",)),
     Mutant(ExtraProjectionAida, "Aida", (_F64,), ("projections-K=3",)),
+    Mutant(SequentialProjectionAida, "Aida", (_F64,), ("projections-sequential",)),
 )
 
 CORRECT: tuple[tuple[Any, str], ...] = (

@@ -33,6 +33,7 @@ from optimizers.reference._common import (
     bias_correction,
     divide_or_zero,
     ema,
+    inner,
     l2_norm,
     reciprocal_or_zero,
 )
@@ -42,6 +43,7 @@ from optimizers.reference.adam_family import (
     _AdamFamily,
     _AdaNormCorrection,
 )
+from optimizers.reference.aida import AidaReference, _projection_coefficient
 from optimizers.reference.layerwise import _Paper004Optimizer
 from optimizers.reference.ndadam import NDAdamReference
 from optimizers.registry import REGISTRY
@@ -283,6 +285,24 @@ class _LazySphereStart:
         super()._step(grads, active)
 
 
+class _SequentialProjections:
+    """Aida's projections in sequence: g^(k) projected onto the new m^(k) instead of
+    both of round k from the pair of round k-1 (eqs. 12-13)."""
+
+    def _update_tensor(self, i, g):
+        st = self.state[i]
+        t = st["step"]
+        m = ema(st["m"], g, self.beta1)
+        m_k, g_k = m, g
+        for _ in range(self.K):
+            m_k = _projection_coefficient(inner(m_k, g_k), inner(g_k, g_k), self.xi) * g_k
+            g_k = _projection_coefficient(inner(m_k, g_k), inner(m_k, m_k), self.xi) * m_k
+        v = self._second_moment(st["v"], (m_k - g_k) ** 2)
+        step_size = self._step_sizes(v, t)
+        st["m"], st["v"] = m, v
+        self._set_param(i, self.params[i] - self.lr * step_size * self._m_tilde(m, t))
+
+
 class _Float32State:
     """Every state array rounded to float32 after each step (float32 buffers on float64
     parameters)."""
@@ -399,6 +419,13 @@ def alternatives(method: str, arguments: Mapping[str, Any]) -> list[Alternative]
                     f"{other} rounds of mutual projections instead of K = {K}",
                     "K rounds of eqs. (12)-(13)", {"K": other},
                 )  # fmt: skip
+    if issubclass(reference, AidaReference):
+        add(
+            "projections-sequential", KNOWN_MISTAKE,
+            "the mutual projections done in sequence: g^(k) is projected onto the new "
+            "m^(k) instead of m^(k-1)", "both vectors of round k from the pair of round "
+            "k-1 (eqs. 12-13)", mixins=[_SequentialProjections],
+        )  # fmt: skip
     decay = arguments.get("weight_decay", 0.0)
     if "decoupled_weight_decay" in accepted and decay:
         default = accepted["decoupled_weight_decay"].default
