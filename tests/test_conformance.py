@@ -119,6 +119,8 @@ def test_lost_state_is_caught_by_the_round_trip_only():
         ("AdamNorm", {"norm_scope": "global"}, "norm_scope=global"),
         ("AdaBelief", {"eps_mode": "outside"}, "eps_mode=outside"),
         ("AdamNorm", {"corrected_moments": "both"}, "corrected_moments=both"),
+        # Decay only in one param group: the open choice is still recognised.
+        ("Adam", {"decoupled_weight_decay": True}, "decoupled_weight_decay=True"),
     ],
 )
 def test_a_documented_open_choice_is_reported_as_such(method, kwargs, choice):

@@ -427,7 +427,8 @@ def alternatives(method: str, arguments: Mapping[str, Any]) -> list[Alternative]
             "k-1 (eqs. 12-13)", mixins=[_SequentialProjections],
         )  # fmt: skip
     decay = arguments.get("weight_decay", 0.0)
-    if "decoupled_weight_decay" in accepted and decay:
+    # Not only when the constructor has weight decay: a param group may have its own.
+    if "decoupled_weight_decay" in accepted:
         default = accepted["decoupled_weight_decay"].default
         current = arguments.get("decoupled_weight_decay", default)
         add(
