@@ -42,6 +42,12 @@ class TextbookAdam(torch.optim.Optimizer):
         state["exp_avg"] = torch.zeros_like(p)
         state["exp_avg_sq"] = torch.zeros_like(p)
 
+    def second_moment(self, v, grad, beta2, eps):
+        return v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+
+    def step_count(self, group, state):
+        return state["step"]
+
     @torch.no_grad()
     def step(self, closure=None):
         loss = None
@@ -61,10 +67,10 @@ class TextbookAdam(torch.optim.Optimizer):
                     state["step"] = 0
                     self.init_state(p, grad, state)
                 state["step"] += 1
-                t = state["step"]
+                t = self.step_count(group, state)
                 m, v = state["exp_avg"], state["exp_avg_sq"]
                 m.mul_(beta1).add_(self.first_moment_input(grad, state), alpha=1 - beta1)
-                v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                self.second_moment(v, grad, beta2, group["eps"])
                 bc1, bc2 = self.bias_corrections(beta1, beta2, t)
                 denominator = self.denominator(v / bc2, group["eps"])
                 update = group["lr"] * self.friction(grad, state) * (m / bc1) / denominator

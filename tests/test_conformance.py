@@ -92,7 +92,11 @@ def test_a_gradient_changed_in_place_is_caught_and_nothing_else_fails():
 def test_ignored_weight_decay_is_named():
     report = _report(subjects.DecayIgnoringAdam, "Adam")
     by_name = {r.name: r for r in report.failures}
-    assert set(by_name) == {"differential/float64/weight-decay"}
+    # The param groups give one group weight decay: ignoring it shows there too.
+    assert set(by_name) == {
+        "differential/float64/weight-decay",
+        "differential/float64/param-groups",
+    }
     keys = [e.key for e in by_name["differential/float64/weight-decay"].explained_by]
     assert keys[0] == "weight-decay-ignored"
 
@@ -115,6 +119,8 @@ def test_lost_state_is_caught_by_the_round_trip_only():
         ("AdamNorm", {"norm_scope": "global"}, "norm_scope=global"),
         ("AdaBelief", {"eps_mode": "outside"}, "eps_mode=outside"),
         ("AdamNorm", {"corrected_moments": "both"}, "corrected_moments=both"),
+        # Decay only in one param group: the open choice is still recognised.
+        ("Adam", {"decoupled_weight_decay": True}, "decoupled_weight_decay=True"),
     ],
 )
 def test_a_documented_open_choice_is_reported_as_such(method, kwargs, choice):
@@ -242,3 +248,103 @@ def test_the_third_party_survey_file_names_known_methods_and_pins():
         assert entry["method"] in REGISTRY
         assert ":" in entry["target"]
         assert entry["pip"] == "" or "==" in entry["pip"]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"target": 3, "method": "Adam"},
+        {"target": "torch.optim:Adam", "method": ["Adam"]},
+        {"target": "torch.optim:Adam", "method": "Adam", "kwargs": [1]},
+    ],
+)
+def test_cli_a_malformed_targets_entry_is_a_usage_error(entry, tmp_path, capsys):
+    targets = tmp_path / "targets.json"
+    targets.write_text(json.dumps([entry]))
+    assert main(["--targets", str(targets), "--out", str(tmp_path / "out")]) == 2
+    assert "entry 0" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_cli_out_on_a_file_is_refused_before_any_check(below, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("keep me")
+    out = blocker / below if below else blocker
+    with pytest.raises(SystemExit) as raised:
+        main(["torch.optim:Adam", "--method", "Adam", "--out", str(out)])
+    assert raised.value.code == 2
+    assert "not a directory" in capsys.readouterr().err
+    assert blocker.read_text() == "keep me"
+
+
+def test_identical_nan_runs_do_not_diverge():
+    import numpy as np
+
+    from invariants.conformance.trajectory import first_divergence
+
+    run = [[np.array([np.nan, 1.0, np.inf])]]
+    assert first_divergence(run, [[a.copy() for a in step] for step in run], 0.0) is None
+    assert first_divergence(run, [[np.array([0.0, 1.0, np.inf])]], 0.0) is not None
+
+
+def _one_check(factory, method, name):
+    checks = [c for c in CHECKS if c.name == name]
+    report = check_conformance(Target(factory, method), steps=30, shrink=False, checks=checks)
+    return report.results[0]
+
+
+def test_the_round_trip_names_a_missing_key_and_a_dtype_cast():
+    from tests import conformance_mutants as mutants
+
+    missing = _one_check(mutants.UnsavedSecondMomentAdam, "Adam", "edge/state-dict-round-trip")
+    assert missing.status == FAIL
+    assert "state['exp_avg_sq'] is not in state_dict()" in missing.summary
+    cast = _one_check(mutants.Float32StateAdam, "Adam", "edge/state-dict-round-trip")
+    assert "load_state_dict cast state['exp_avg'] from torch.float32 to torch.float64" in (
+        cast.summary
+    )
+
+
+def test_a_match_gives_its_evidence_and_the_paper_line():
+    from tests import conformance_mutants as mutants
+
+    result = _one_check(mutants.EpsAccumulatedAdam, "Adam", "differential/float64")
+    assert result.status == FAIL
+    assert "matches the reference with ε added to v in place every step" in result.summary
+    assert "over 30 steps" in result.summary and "the paper has" in result.summary
+
+
+class _TwoMistakesAdam(subjects.TextbookAdam):
+    """No first bias correction and ε under the root: only a pair explains it."""
+
+    def bias_corrections(self, beta1, beta2, t):
+        return 1.0, 1 - beta2**t
+
+    def denominator(self, v_hat, eps):
+        return (v_hat + eps).sqrt()
+
+
+class _UnknownMistakeAdam(subjects.TextbookAdam):
+    """A step 1.5 times too long: nothing in the catalogue does that."""
+
+    def apply(self, p, update):
+        p.sub_(1.5 * update)
+
+
+def test_two_mistakes_are_named_as_a_pair():
+    result = _one_check(_TwoMistakesAdam, "Adam", "differential/float64/tiny-gradients")
+    assert result.status == FAIL
+    keys = {e.key for e in result.explained_by}
+    assert keys & {
+        "no-first-bias-correction + eps-under-root",
+        "eps-under-root + no-first-bias-correction",
+    }
+
+
+def test_when_nothing_matches_the_closest_candidates_are_given():
+    result = _one_check(_UnknownMistakeAdam, "Adam", "differential/float64")
+    assert result.status == FAIL and not result.explained_by
+    assert "no single mutation of the catalogue or pair of them matches; closest:" in (
+        result.summary
+    )

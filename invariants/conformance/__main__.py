@@ -33,9 +33,16 @@ def _targets_from_file(path: Path) -> list[Target]:
     if not isinstance(entries, list):
         raise TargetError(f"--targets {path}: expected a JSON list of targets")
     targets = []
-    for entry in entries:
+    for number, entry in enumerate(entries):
+        where = f"--targets {path}, entry {number}"
         if not isinstance(entry, dict) or "target" not in entry or "method" not in entry:
-            raise TargetError(f"--targets {path}: each entry needs 'target' and 'method': {entry}")
+            raise TargetError(f"{where}: each entry needs 'target' and 'method': {entry}")
+        for key in ("target", "method"):
+            if not isinstance(entry[key], str):
+                raise TargetError(f"{where}: {key!r} must be a string, got {entry[key]!r}")
+        for key in ("kwargs", "reference_kwargs"):
+            if not isinstance(entry.get(key) or {}, dict):
+                raise TargetError(f"{where}: {key!r} must be a JSON object, got {entry[key]!r}")
         targets.append(
             Target.from_spec(
                 entry["target"],
@@ -76,6 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     checks = [c for c in CHECKS if not prefixes or any(c.name.startswith(p) for p in prefixes)]
     if not checks:
         parser.error(f"--only {args.only!r} selects no check; checks: {[c.name for c in CHECKS]}")
+    blocking = next((a for a in (args.out, *args.out.parents) if a.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        parser.error(f"--out {args.out}: {blocking} exists and is not a directory")
     try:
         if args.targets is not None:
             targets = _targets_from_file(args.targets)
@@ -83,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             targets = [
                 Target.from_spec(args.target, args.method, args.kwargs, args.reference_kwargs)
             ]
+    except TargetError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
         reports = []
         for target in targets:
             print(f"{target.label} as {target.method} ({REGISTRY[target.method].algorithm})")
@@ -102,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _print_result(result) -> None:
     mark = {FAIL: "FAIL", OPEN: "open"}.get(result.status, result.status)
-    print(f"  {result.name:<42}{mark:<16}{result.summary[:140]}", flush=True)
+    print(f"  {result.name:<50}{mark:<16}{result.summary[:160]}", flush=True)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from invariants.conformance.trajectory import Scenario
+from invariants.conformance.trajectory import ParamGroup, Scenario
 from optimizers.agreement import DEFAULT_SHAPES, gradient_battery, initial_parameters
 
 SCALES: Mapping[str, float] = {"unit": 1.0, "tiny": 1e-7, "large": 1e4}
@@ -45,15 +45,33 @@ def zero_after_history(seed: int = 0) -> Scenario:
 
 
 def missing_gradients(seed: int = 0) -> Scenario:
-    """Tensor 1 has no gradient for its first three steps, tensor 2 none at steps 6-7."""
+    """Tensors without a gradient: the 1-D tensor 1 and the ≥ 2-D tensors 2 and 3 for
+    the first three steps (state or initialisation done lazily at the first step()
+    shows), and every tensor once in steps 4-9 (state and step count must stand still).
+    """
     rng = np.random.default_rng(seed + 30_000)
     params = initial_parameters(DEFAULT_SHAPES, seed)
     steps = []
     for t in range(12):
         grads: list[np.ndarray | None] = [rng.standard_normal(s) for s in DEFAULT_SHAPES]
         if t < 3:
-            grads[1] = None
-        if t in (5, 6):
-            grads[2] = None
+            grads[1] = grads[2] = grads[3] = None
+        if 4 <= t < 4 + len(grads):
+            grads[t - 4] = None
         steps.append(tuple(grads))
     return Scenario(params=tuple(params), gradients=tuple(steps))
+
+
+def two_groups(steps: int, lr: float, weight_decay: bool, seed: int = 0) -> Scenario:
+    """Two param groups with their own hyperparameters: the first (a scalar, a bias and
+    a matrix) with weight decay 0.1, the second (a conv kernel and two one-element
+    layers) with half the learning rate and no decay, added with ``add_param_group``
+    before step 5. A hyperparameter read from the optimizer's defaults instead of the
+    group, or one step count per optimizer, shows."""
+    first = {"weight_decay": 0.1} if weight_decay else {}
+    second = {"lr": lr / 2, **({"weight_decay": 0.0} if weight_decay else {})}
+    return battery(
+        steps,
+        seed,
+        groups=(ParamGroup((0, 1, 2), first), ParamGroup((3, 4, 5), second, added_at=4)),
+    )

@@ -5,11 +5,22 @@ A *scenario* is what the harness does to both sides: the gradient sequence
 between steps, and how the gradient reaches the target: a fresh tensor each
 step, or written in place into the tensor ``.grad`` already holds, as
 ``zero_grad(set_to_none=False)`` followed by ``backward()`` does in training.
+A scenario may split the tensors into param groups with their own
+hyperparameters (one added mid-run with ``add_param_group``); the reference
+then runs one instance per group, which is what torch's groups mean.
+
+Tolerance policy (one for every comparison): trajectories are compared entry by
+entry as ``|a-b|/max(|b|, 1)``, NaN equal to NaN and an infinity equal to the
+same infinity; the checks pass a tolerance of 0 (bitwise) where the two sides
+compute the same definition in the same order, a few ulps where the paper itself
+prescribes a rounding-sensitive operation (renormalising a weight vector), and
+the float64/float32 tolerances of ``checks`` between independent implementations.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +36,16 @@ Trajectory = list[list[np.ndarray]]
 
 
 @dataclass(frozen=True)
+class ParamGroup:
+    """Tensors ``indices`` in one param group with ``options`` (torch's names)."""
+
+    indices: tuple[int, ...]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    added_at: int = 0
+    """Added with ``add_param_group`` before this (0-based) step; 0: at construction."""
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One run's inputs, shared by the target and the reference."""
 
@@ -35,6 +56,18 @@ class Scenario:
     reuse_grad_buffers: bool = False
     roundtrip_at: int | None = None
     """Rebuild the target from ``state_dict()`` after this many steps."""
+    groups: tuple[ParamGroup, ...] | None = None
+    """Param groups; ``None``: one group of every tensor with the constructor's options."""
+
+    def param_groups(self) -> tuple[ParamGroup, ...]:
+        if self.groups is None:
+            return (ParamGroup(tuple(range(len(self.params)))),)
+        return self.groups
+
+    def lr_factor(self, step: int) -> float:
+        """The factor on the initial learning rate in force at (0-based) ``step``."""
+        keys = [k for k in self.lr_factors if k <= step]
+        return self.lr_factors[max(keys)] if keys else 1.0
 
     @property
     def steps(self) -> int:
@@ -47,22 +80,48 @@ def run_target(
     dtype: torch.dtype = torch.float64,
     **overrides: Any,
 ) -> Trajectory:
-    """The target's parameters after each step, as float64 arrays."""
+    """The target's parameters after each step, as float64 arrays.
+
+    Learning-rate changes go through ``torch.optim.lr_scheduler.LambdaLR``, the
+    way training code changes them; groups added mid-run through
+    ``add_param_group``.
+    """
+    return _run_target(target, scenario, dtype, overrides)[0]
+
+
+def _group_dict(group: ParamGroup, tensors: list[torch.Tensor]) -> dict[str, Any]:
+    return {"params": [tensors[i] for i in group.indices], **group.options}
+
+
+def _run_target(
+    target: Target, scenario: Scenario, dtype: torch.dtype, overrides: Mapping[str, Any]
+) -> tuple[Trajectory, torch.optim.Optimizer]:
+    if scenario.lr_factors and scenario.roundtrip_at is not None:
+        raise ValueError("a scenario changes the learning rate or restores, not both")
     tensors = [torch.tensor(p, dtype=dtype) for p in scenario.params]
-    optimizer = target.build(tensors, **overrides)
-    base_lrs = [group["lr"] for group in optimizer.param_groups]
+    groups = scenario.param_groups()
+    if scenario.groups is None:
+        optimizer = target.build(tensors, **overrides)
+    else:
+        initial = [_group_dict(g, tensors) for g in groups if g.added_at == 0]
+        optimizer = target.build(initial, **overrides)
+    scheduler = None
+    if scenario.lr_factors:
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, scenario.lr_factor)
     trajectory: Trajectory = []
     for step, grads in enumerate(scenario.gradients):
-        if step in scenario.lr_factors:
-            for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
-                group["lr"] = base * scenario.lr_factors[step]
+        for group in groups:
+            if group.added_at and group.added_at == step:
+                optimizer.add_param_group(_group_dict(group, tensors))
         for tensor, grad in zip(tensors, grads, strict=True):
             _deliver(tensor, grad, dtype, scenario.reuse_grad_buffers)
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         trajectory.append([t.detach().to(torch.float64).numpy().copy() for t in tensors])
         if scenario.roundtrip_at is not None and step + 1 == scenario.roundtrip_at:
             optimizer, tensors = _rebuilt(target, optimizer, tensors, overrides)
-    return trajectory
+    return trajectory, optimizer
 
 
 def _deliver(
@@ -98,20 +157,45 @@ def run_reference(
     scenario: Scenario,
     arguments: Mapping[str, Any],
     reference_class: type | None = None,
+    group_options_ignored: Sequence[str] = (),
+    schedule_ignored: bool = False,
 ) -> Trajectory:
-    """The float64 reference's parameters after each step."""
+    """The float64 reference's parameters after each step: one reference instance per
+    param group, built when the group joins, with the group's options.
+
+    ``group_options_ignored`` and ``schedule_ignored`` are readings of mistakes
+    (a group's option read from the constructor's defaults instead; a learning
+    rate fixed at construction), used by the catalogue of mutations.
+    """
     cls = reference_class or REGISTRY[method].reference
-    optimizer = cls([np.array(p, dtype=np.float64) for p in scenario.params], **arguments)
-    base_lr = optimizer.lr
-    base_scalar_lr = getattr(optimizer, "scalar_lr", None)
+    accepted = inspect.signature(cls.__init__).parameters
+    params = [np.array(p, dtype=np.float64) for p in scenario.params]
+    current = [p.copy() for p in params]
+    instances: dict[int, Any] = {}
+    base_lrs: dict[int, tuple[float, float | None]] = {}
     trajectory: Trajectory = []
+    groups = scenario.param_groups()
     for step, grads in enumerate(scenario.gradients):
-        if step in scenario.lr_factors:
-            optimizer.lr = base_lr * scenario.lr_factors[step]
-            if base_scalar_lr is not None:
-                optimizer.scalar_lr = base_scalar_lr * scenario.lr_factors[step]
-        optimizer.step(list(grads))
-        trajectory.append([p.copy() for p in optimizer.params])
+        for number, group in enumerate(groups):
+            if number not in instances and group.added_at <= step:
+                options = {
+                    k: v
+                    for k, v in group.options.items()
+                    if k in accepted and k not in group_options_ignored
+                }
+                instance = cls([current[i] for i in group.indices], **{**arguments, **options})
+                instances[number] = instance
+                base_lrs[number] = (instance.lr, getattr(instance, "scalar_lr", None))
+        for number, instance in instances.items():
+            factor = 1.0 if schedule_ignored else scenario.lr_factor(step)
+            lr, scalar_lr = base_lrs[number]
+            instance.lr = lr * factor
+            if scalar_lr is not None:
+                instance.scalar_lr = scalar_lr * factor
+            instance.step([grads[i] for i in groups[number].indices])
+            for position, i in enumerate(groups[number].indices):
+                current[i] = instance.params[position]
+        trajectory.append([p.copy() for p in current])
     return trajectory
 
 
@@ -141,7 +225,8 @@ class Divergence:
 
 
 def relative_differences(left: Trajectory, right: Trajectory) -> list[list[np.ndarray]]:
-    """``|a-b| / max(|b|, 1)`` per step, tensor and entry (inf where either is not finite)."""
+    """``|a-b| / max(|b|, 1)`` per step, tensor and entry: 0 where both are NaN or the
+    same infinity, inf where only one is finite or NaN."""
     out = []
     for step_a, step_b in zip(left, right, strict=True):
         row = []
@@ -149,7 +234,7 @@ def relative_differences(left: Trajectory, right: Trajectory) -> list[list[np.nd
             with np.errstate(invalid="ignore", over="ignore"):
                 diff = np.abs(a - b) / np.maximum(np.abs(b), 1.0)
             diff = np.where(np.isfinite(a) & np.isfinite(b), diff, np.inf)
-            both_same_nonfinite = ~np.isfinite(a) & (a == b)
+            both_same_nonfinite = (~np.isfinite(a) & (a == b)) | (np.isnan(a) & np.isnan(b))
             row.append(np.where(both_same_nonfinite, 0.0, diff))
         out.append(row)
     return out

@@ -116,7 +116,8 @@ def markdown(records: Sequence[dict[str, Any]]) -> str:
                 continue
             lines += ["", f"### {c['name']}", ""]
             for e in c["explained_by"]:
-                lines.append(f"- {e['kind']} `{e['key']}`: {e['explanation']}")
+                where = f" (the paper has {e['contradicts']})" if e.get("contradicts") else ""
+                lines.append(f"- {e['kind']} `{e['key']}`: {e['explanation']}{where}")
             if c["name"] in r["plots"]:
                 lines += ["", f"![{c['name']}]({r['plots'][c['name']]})"]
         minimal = r["minimal_counterexample"]
