@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from invariants.cases import Case
+from optimizers._hyperparameters import declarations_of
 from optimizers.reference import REFERENCES
 from optimizers.registry import REGISTRY
 from optimizers.units.context import GroupStep, Unit
@@ -65,6 +66,8 @@ class _Tap(Unit):
     def __init__(self, unit: Unit, sink: dict[str, list]) -> None:
         self.unit = unit
         self.sink = sink
+        self.hyperparameters = declarations_of(unit)  # the wrapped unit reads these options
+        self.constraints = unit.constraints
 
     def init_state(self, param: torch.Tensor, group: dict[str, Any]) -> dict[str, Any]:
         return self.unit.init_state(param, group)

@@ -6,7 +6,6 @@ puts a new optimizer under every check.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,16 +55,11 @@ class OptimizerSpec:
     @property
     def defaults(self) -> dict[str, Any]:
         """Hyperparameter defaults, read off the class signature."""
-        signature = inspect.signature(self.torch_class.__init__)
-        defaults = {
-            name: p.default
-            for name, p in signature.parameters.items()
-            if p.default is not inspect.Parameter.empty
-            and name not in {"foreach", "on_nonfinite", "extra_defaults"}
+        return {
+            name: h.default
+            for name, h in self.torch_class.hyperparameters.items()
+            if h.settable and name != "foreach"
         }
-        if defaults.get("eps_mode", "") is None:
-            defaults["eps_mode"] = self.torch_class.default_eps_mode
-        return defaults
 
 
 REGISTRY: dict[str, OptimizerSpec] = {

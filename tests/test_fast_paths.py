@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from optimizers import NonFiniteGradientError
+from optimizers._hyperparameters import declarations_of
 from optimizers.registry import REGISTRY
 from optimizers.units import compiled
 from optimizers.units.context import GroupStep, Unit
@@ -178,6 +179,8 @@ class _Recorder(Unit):
 
     def __init__(self, unit: Unit, field: str, sink: list) -> None:
         self.unit, self.field, self.sink = unit, field, sink
+        self.hyperparameters = declarations_of(unit)  # the wrapped unit reads these options
+        self.constraints = unit.constraints
 
     def init_state(self, param, group):
         return self.unit.init_state(param, group)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from optimizers._hyperparameters import Hyperparameter
+from optimizers._validation import Integer, Interval
 from optimizers.units.context import GroupStep, Unit, by_kind
+
+XI = Hyperparameter(
+    "xi", Interval(0.0), 1e-20, "ξ ≥ 0 in the projections' denominators (004 eqs. 12-13)"
+)
 
 
 def inner(x: Tensor, y: Tensor) -> Tensor:
@@ -79,6 +85,13 @@ class MutualProjectionResidual(Unit):
     Runs after :class:`FirstMoment`.
     """
 
+    hyperparameters = (
+        Hyperparameter(
+            "K", Integer(0), 2, "the number of mutual projections (004 eqs. 12-14; 2 in §IV)"
+        ),
+        XI,
+    )
+
     def __call__(self, ctx: GroupStep) -> None:
         k, xi = ctx.group["K"], ctx.group["xi"]
         if ctx.foreach:
@@ -111,6 +124,8 @@ class MutualProjectionResidual(Unit):
 
 class ProjectedGradientSquare(Unit):
     """AidaGrad's statistic ``q_t = (g^p_t)²``, ``g^p = ⟨m_t, g_t⟩/(‖m_t‖² + ξ) m_t`` (Alg. 4)."""
+
+    hyperparameters = (XI,)
 
     def __call__(self, ctx: GroupStep) -> None:
         xi = ctx.group["xi"]

@@ -5,7 +5,16 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from optimizers._hyperparameters import Hyperparameter
+from optimizers._validation import Flag, Interval, Optional
 from optimizers.units.context import GroupStep, Unit
+
+VECTORWISE = Hyperparameter(
+    "vectorwise",
+    Optional(Flag()),
+    None,
+    "which tensors are sets of weight vectors (003 Alg. 1); None: those with ndim ≥ 2",
+)
 
 
 def as_rows(x: Tensor) -> Tensor:
@@ -56,6 +65,15 @@ def _into(ctx: GroupStep, i: int, g: Tensor) -> dict[str, Tensor]:
 class ScalarSetRate(Unit):
     """ND-Adam's second learning rate α^s for the tensors updated by plain Adam
     (``scalar_lr``; ``None`` means the same rate as the weight vectors)."""
+
+    hyperparameters = (
+        Hyperparameter(
+            "scalar_lr",
+            Optional(Interval(0.0)),
+            None,
+            "α^s, the rate of the tensors Adam updates (003 Alg. 1); None: lr",
+        ),
+    )
 
     def __init__(self, applies) -> None:
         self.applies = applies
