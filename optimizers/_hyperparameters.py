@@ -14,7 +14,7 @@ before each step, so no group option escapes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from optimizers._validation import Choice, Domain, Flag, Interval, Optional
@@ -28,6 +28,10 @@ class Hyperparameter:
     domain: Domain
     default: Any
     meaning: str
+    examples: tuple[Any, ...] = ()
+    """Values besides the default worth testing (boundaries, the papers' other settings)."""
+    alongside: Mapping[str, Any] = field(default_factory=dict)
+    """Options set together with a tested value so that it matters (decay for its form)."""
     settable: bool = True
     """False for bookkeeping kept in the group (AdaRem's epoch counter) and for options an
     optimizer pins (ND-Adam's ε placement): not constructor arguments, still validated."""

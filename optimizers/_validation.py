@@ -24,6 +24,10 @@ class Domain:
     def describe(self) -> str:
         raise NotImplementedError
 
+    def invalid_examples(self) -> tuple[Any, ...]:
+        """A few values outside the domain, for the database's invalid inputs."""
+        raise NotImplementedError
+
 
 def real(name: str, value: Any) -> float:
     """``value`` as a Python float: ints, floats and NumPy scalars pass; bools and NaN do not."""
@@ -60,6 +64,11 @@ class Interval(Domain):
         right = ")" if self.high_open or math.isinf(self.high) else "]"
         return f"{left}{self.low:g}, {self.high:g}{right}"
 
+    def invalid_examples(self) -> tuple[Any, ...]:
+        below = self.low if self.low_open else self.low - 1.0
+        above = self.high if self.high_open or math.isinf(self.high) else self.high + 1.0
+        return (below, above, math.nan, "0.1")
+
 
 @dataclass(frozen=True)
 class Integer(Domain):
@@ -75,6 +84,9 @@ class Integer(Domain):
     def describe(self) -> str:
         return f"integer >= {self.low}"
 
+    def invalid_examples(self) -> tuple[Any, ...]:
+        return (self.low - 1, 1.5, True)
+
 
 @dataclass(frozen=True)
 class Flag(Domain):
@@ -87,6 +99,9 @@ class Flag(Domain):
 
     def describe(self) -> str:
         return "True or False"
+
+    def invalid_examples(self) -> tuple[Any, ...]:
+        return ("no", 1)
 
 
 @dataclass(frozen=True)
@@ -102,6 +117,9 @@ class Choice(Domain):
 
     def describe(self) -> str:
         return f"one of {self.values}"
+
+    def invalid_examples(self) -> tuple[Any, ...]:
+        return ("not-a-choice",)
 
 
 @dataclass(frozen=True)
@@ -121,6 +139,9 @@ class Optional(Domain):
     def describe(self) -> str:
         return f"None or {self.inner.describe()}"
 
+    def invalid_examples(self) -> tuple[Any, ...]:
+        return self.inner.invalid_examples()
+
 
 @dataclass(frozen=True)
 class Pair(Domain):
@@ -135,3 +156,7 @@ class Pair(Domain):
 
     def describe(self) -> str:
         return f"pair of {self.entry.describe()}"
+
+    def invalid_examples(self) -> tuple[Any, ...]:
+        bad = self.entry.invalid_examples()[0]
+        return ((bad, 0.5), (0.5, bad), (0.5,), 0.5)

@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import optimizers
+from optimizers import RecipeOptimizer
 from optimizers._validation import Choice, Domain, Flag, Integer, Interval, Optional, Pair
 from optimizers.registry import REGISTRY
 
@@ -124,6 +125,9 @@ def test_every_signature_states_the_declared_defaults(name: str) -> None:
     ones (``eps_mode=None`` reads the class's default), and they name every option."""
     cls = REGISTRY[name].torch_class
     declared = {n: h for n, h in cls.hyperparameters.items() if h.settable}
+    if cls.__init__ is RecipeOptimizer.__init__:  # no explicit signature: options by name
+        cls([param()], **{n: h.default for n, h in declared.items()})
+        return
     signature = inspect.signature(cls.__init__).parameters
     arguments = {n: p.default for n, p in signature.items() if n not in ("self", "params")}
     assert arguments.pop("on_nonfinite") == "raise"

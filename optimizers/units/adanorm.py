@@ -26,12 +26,15 @@ class GradientNormCorrection(Unit):
     "second": s replaces g in the second-moment statistic only; "both").
     """
 
+    traced = ("s", "first_inputs", "square_inputs")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
     hyperparameters = (
         Hyperparameter(
             "gamma",
             Interval(0.0, 1.0, high_open=True),
             0.95,
             "γ, the rate of the norm EMA e_t (000 eq. 4; 0.95 in §4)",
+            examples=(0.0, 0.5, 0.999),
         ),
         Hyperparameter(
             "norm_scope",

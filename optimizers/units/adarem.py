@@ -30,12 +30,17 @@ class AdaRemModulation(Unit):
     the group).
     """
 
+    traced = ("direction", "directions")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
+    traced_state_before = (("m_prev", "momentum"),)
+    """The momentum the modulation reads (the paper's m_t), before it is updated."""
     hyperparameters = (
         Hyperparameter(
             "lam",
             Interval(0.0, 1.0, low_open=True, high_open=True),
             0.999,
             "λ ∈ (0, 1), the decay of the modulation λ^k b (002 eq. 2)",
+            examples=(0.5,),
         ),
         EPS,
         Hyperparameter(
@@ -123,6 +128,7 @@ class MomentumAfterUpdate(Unit):
             Interval(0.0, 1.0, high_open=True),
             0.9,
             "β ∈ [0, 1), the momentum's EMA rate (002 Alg. 1)",
+            examples=(0.0, 1e-16, 0.3),
         ),
     )
 

@@ -18,6 +18,8 @@ class LayerMeanStepSize(Unit):
     and no signal yet) gets step size 0, like the zero-denominator rule elsewhere.
     """
 
+    traced = ("direction", "directions")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
     hyperparameters = (BETAS, EPS, EPS_MODE)
 
     def __call__(self, ctx: GroupStep) -> None:

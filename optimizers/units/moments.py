@@ -17,9 +17,15 @@ BETAS = Hyperparameter(
     Pair(Interval(0.0, 1.0, high_open=True)),
     (0.9, 0.999),
     "(β1, β2), the EMA rates of the first and second moments (000 Alg. 1, eqs. 5-6)",
+    # β < 1/2, where 1 - (1 - β) is not β in floating point.
+    examples=((0.0, 0.5), (1e-16, 1e-16)),
 )
 EPS = Hyperparameter(
-    "eps", Interval(0.0), 1e-8, "ε ≥ 0, the constant that keeps denominators positive"
+    "eps",
+    Interval(0.0),
+    1e-8,
+    "ε ≥ 0, the constant that keeps denominators positive",
+    examples=(0.0,),
 )
 EPS_MODES = ("outside", "inside", "both")
 EPS_MODE = Hyperparameter(
@@ -76,6 +82,9 @@ class FirstMoment(Unit):
 class GradientSquare(Unit):
     """Adam's statistic ``q_t = g_t²`` (Alg. 1)."""
 
+    traced = ("q", "statistics")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
+
     def __call__(self, ctx: GroupStep) -> None:
         inputs = ctx.squared_inputs()
         if ctx.foreach:
@@ -89,6 +98,9 @@ class BeliefResidualSquare(Unit):
 
     Must run after :class:`FirstMoment`.
     """
+
+    traced = ("q", "statistics")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
 
     def __call__(self, ctx: GroupStep) -> None:
         averages = [state["exp_avg"] for state in ctx.states]

@@ -14,6 +14,7 @@ VECTORWISE = Hyperparameter(
     Optional(Flag()),
     None,
     "which tensors are sets of weight vectors (003 Alg. 1); None: those with ndim ≥ 2",
+    examples=(False,),  # True fails on 0-d tensors, which have no rows
 )
 
 
@@ -29,6 +30,9 @@ class TangentProjection(Unit):
     vector along the sphere. ``applies(ctx, i)`` says which tensors are weight
     vector sets; the others keep their gradient.
     """
+
+    traced = ("g", "grads")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
 
     def __init__(self, applies) -> None:
         self.applies = applies
@@ -72,6 +76,7 @@ class ScalarSetRate(Unit):
             Optional(Interval(0.0)),
             None,
             "α^s, the rate of the tensors Adam updates (003 Alg. 1); None: lr",
+            examples=(0.05,),
         ),
     )
 

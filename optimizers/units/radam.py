@@ -40,6 +40,8 @@ class RectifiedStep(Unit):
     enters v_t).
     """
 
+    traced = ("direction", "directions")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
     hyperparameters = (
         BETAS,
         EPS,
@@ -50,6 +52,7 @@ class RectifiedStep(Unit):
             5.0,
             "the threshold on ρ_t above which the step is rectified (001 Alg. 5: ρ_t ≥ 5); "
             "> 4 so that r_t is real",
+            examples=(6.5,),
         ),
         Hyperparameter(
             "threshold_inclusive",

@@ -13,12 +13,18 @@ class HeavyBallMomentum(Unit):
     With ``nesterov`` the direction is ``g + μ buf``.
     """
 
+    traced = ("direction", "directions")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
     hyperparameters = (
         Hyperparameter(
-            "momentum", Interval(0.0, 1.0, high_open=True), 0.9, "μ ∈ [0, 1) (torch's SGD)"
+            "momentum", Interval(0.0, 1.0, high_open=True), 0.9, "μ ∈ [0, 1) (torch's SGD)", (0.0,)
         ),
         Hyperparameter(
-            "dampening", Interval(0.0, 1.0), 0.0, "the gradient enters with weight 1 - dampening"
+            "dampening",
+            Interval(0.0, 1.0),
+            0.0,
+            "the gradient enters with weight 1 - dampening",
+            (0.5,),
         ),
         Hyperparameter("nesterov", Flag(), False, "Nesterov's look-ahead direction g + μ buf"),
     )

@@ -14,12 +14,14 @@ SPHERE = Hyperparameter(
     Optional(Flag()),
     None,
     "which tensors AdaRem-S keeps on a sphere (002 Alg. 2); None: those with ndim ≥ 2",
+    examples=(True, False),
 )
 RADIUS = Hyperparameter(
     "radius",
     Optional(Interval(0.0, low_open=True)),
     None,
     "R > 0, the sphere's radius (002 Alg. 2); None: each tensor's norm at construction",
+    examples=(2.5,),
 )
 
 

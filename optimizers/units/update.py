@@ -25,6 +25,8 @@ class AdaptiveStep(Unit):
     with ε = 0 and an all-zero history, so m is zero too) the step is zero.
     """
 
+    traced = ("direction", "directions")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
     hyperparameters = (BETAS, EPS, EPS_MODE)
 
     def __call__(self, ctx: GroupStep) -> None:

@@ -17,13 +17,16 @@ class WeightDecay(Unit):
     decay is meaningless).
     """
 
+    traced = ("g", "grads")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
     hyperparameters = (
-        Hyperparameter("weight_decay", Interval(0.0), 0.0, "the decay rate wd ≥ 0"),
+        Hyperparameter("weight_decay", Interval(0.0), 0.0, "the decay rate wd ≥ 0", (0.1,)),
         Hyperparameter(
             "decoupled_weight_decay",
             Flag(),
             False,
             "θ ← θ(1 - rate·wd) (AdamW; AdaRem Alg. 1) instead of g ← g + wd·θ",
+            alongside={"weight_decay": 0.1},
         ),
     )
 
