@@ -181,17 +181,26 @@ def _checked_groups(optimizer: Any, groups: list[Mapping[str, Any]]) -> list[dic
 
 
 def _check_buffers(optimizer: Any, state_dict: Mapping[str, Any]) -> None:
-    """Every saved tensor must broadcast against its parameter and ``step`` be a count."""
+    """Every saved tensor must broadcast against its parameter, ``step`` be a count, and a
+    started parameter hold every buffer the recipe's units create at its first step (a
+    state without them would fail in the middle of the next step)."""
     name = type(optimizer).__name__
     if len(state_dict["param_groups"]) != len(optimizer.param_groups):
         return  # torch's own check says so
     ids = [i for group in state_dict["param_groups"] for i in group["params"]]
-    params = [p for group in optimizer.param_groups for p in group["params"]]
-    by_id = dict(zip(ids, params, strict=False))
+    owners = [(p, g) for g in optimizer.param_groups for p in g["params"]]
+    by_id = dict(zip(ids, owners, strict=False))
     for key, entry in state_dict["state"].items():
-        param = by_id.get(key)
-        if param is None:
+        if key not in by_id:
             continue
+        param, group = by_id[key]
+        if "step" in entry:
+            created = {k for unit in optimizer.recipe for k in unit.init_state(param, group)}
+            missing = sorted(created - set(entry))
+            if missing:
+                raise ValueError(
+                    f"{name} cannot load this state: parameter {key} has no " + ", ".join(missing)
+                )
         for slot, value in entry.items():
             if slot == "step":
                 if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -104,6 +104,18 @@ def test_an_invalid_saved_option_is_refused() -> None:
         optimizer.load_state_dict(saved)
 
 
+def test_an_unmarked_state_without_the_recipes_buffers_is_refused() -> None:
+    # Adam's state (older checkpoint, no recipe) has every option DiffGrad takes, but not
+    # g_{t-1}: the next step would fail after the step counters had moved.
+    saved = stepped(optimizers.Adam)[0].state_dict()
+    del saved["recipe"], saved["optimizer"]
+    optimizer, _ = stepped(optimizers.DiffGrad)
+    before = snapshot(optimizer)
+    with pytest.raises(ValueError, match="has no previous_grad"):
+        optimizer.load_state_dict(saved)
+    assert_unchanged(optimizer, before)
+
+
 def test_buffers_that_do_not_fit_the_parameters_are_refused() -> None:
     saved = stepped(optimizers.Adam)[0].state_dict()
     saved["state"][0]["exp_avg"] = torch.zeros(5, 3, dtype=torch.float64)
