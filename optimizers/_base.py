@@ -81,7 +81,7 @@ class RecipeOptimizer(torch.optim.Optimizer):
             if value is not None or isinstance(declared[name].domain, Optional):
                 chosen[name] = value
         defaults = hp.validate_group(declared, self.constraints, chosen)
-        self._validated: dict[int, list[tuple[str, Any]]] = {}
+        self._validated: dict[int, dict[str, Any]] = {}
         super().__init__(params, defaults)
         self.on_nonfinite = on_nonfinite
         self.skipped_steps = 0
@@ -124,14 +124,25 @@ class RecipeOptimizer(torch.optim.Optimizer):
         """Validate every group as the constructor would (a scheduler or a user may have
         edited one), before anything is changed; unchanged groups are not re-checked."""
         for index, group in enumerate(self.param_groups):
-            snapshot = [(k, v) for k, v in group.items() if k != "params"]
-            if self._validated.get(id(group)) == snapshot:
+            snapshot = {k: v for k, v in group.items() if k != "params"}
+            previous = self._validated.get(id(group))
+            if previous == snapshot:
                 continue
+            # A scheduler changes lr every step: check what changed (all if keys did).
+            changed = (
+                None
+                if previous is None or previous.keys() != snapshot.keys()
+                else {k for k, v in snapshot.items() if previous[k] != v}
+            )
             checked = hp.validate_group(
-                self.hyperparameters, self.constraints, group, where=f"param group {index}: "
+                self.hyperparameters,
+                self.constraints,
+                group,
+                where=f"param group {index}: ",
+                only=changed,
             )
             group.update(checked)
-            self._validated[id(group)] = [(k, v) for k, v in group.items() if k != "params"]
+            self._validated[id(group)] = {k: v for k, v in group.items() if k != "params"}
 
     def state_dict(self) -> dict[str, Any]:
         """torch's state dict plus what defines the algorithm the state belongs to."""

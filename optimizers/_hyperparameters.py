@@ -13,7 +13,7 @@ before each step, so no group option escapes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -110,23 +110,28 @@ def validate_group(
     group: Mapping[str, Any],
     *,
     where: str = "",
+    only: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """``group``'s options checked and in canonical form; ``ValueError`` naming the first bad one.
 
     Every declared option must be present and in its domain. Other keys are
     left alone: torch lets users tag groups and schedulers keep their own
     entries there (``initial_lr``). ``where`` prefixes the message
-    (``"param group 1: "``).
+    (``"param group 1: "``). ``only``: check just these options (the others known good);
+    the constraints are checked either way.
     """
     checked: dict[str, Any] = {}
     for name, declaration in declared.items():
+        if only is not None and name not in only:
+            continue
         if name not in group:
             raise ValueError(f"{where}option {name} is missing")
         try:
             checked[name] = declaration.check(group[name])
         except ValueError as error:
             raise ValueError(f"{where}{error}") from None
+    options = {name: group[name] for name in declared} | checked
     for condition in conditions:
-        if not condition.holds(checked):
+        if not condition.holds(options):
             raise ValueError(f"{where}{condition.message}")
     return checked
