@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 
 class Domain:
     """The set of values an option may take."""
@@ -93,7 +95,7 @@ class Flag(Domain):
     """``True`` or ``False`` (a NumPy bool too); no truthy strings or numbers."""
 
     def check(self, name: str, value: Any) -> bool:
-        if type(value).__name__ not in ("bool", "bool_"):
+        if not isinstance(value, bool | np.bool_):
             raise ValueError(f"{name} must be True or False, got {value!r}")
         return bool(value)
 
