@@ -119,6 +119,16 @@ class RecipeOptimizer(torch.optim.Optimizer):
         )
         given = {name: checked[name] for name in param_group if name in checked}
         super().add_param_group({**param_group, **given})
+        try:
+            with torch.no_grad():
+                self._start_group(self.param_groups[-1])
+        except ValueError:
+            self.param_groups.pop()  # refused whole: the hook checks before it changes
+            raise
+
+    def _start_group(self, group: dict[str, Any]) -> None:
+        """Prepare a new group's parameters (a method's initialisation step); raise
+        ``ValueError`` before changing anything if they do not suit it."""
 
     def _check_groups(self) -> None:
         """Validate every group as the constructor would (a scheduler or a user may have

@@ -97,19 +97,16 @@ class AdaRemS(AdaRem):
     ) -> None:
         self._from_signature(locals())
 
-    def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a group and put its sphere tensors on their spheres (Alg. 2, ``θ̂_0``)."""
-        super().add_param_group(param_group)
-        group = self.param_groups[-1]
-        with torch.no_grad():
-            for p in group["params"]:
-                if not chosen_by_shape(p, group["sphere"]):
-                    continue
-                norm = torch.linalg.vector_norm(p)
-                if group["radius"] is None:
-                    radius = norm.clone()
-                else:
-                    radius = torch.tensor(group["radius"], dtype=p.dtype, device=p.device)
-                    if norm > 0:
-                        p.mul_(radius / norm)
-                self.state[p]["radius"] = radius
+    def _start_group(self, group: dict[str, Any]) -> None:
+        """Put a new group's sphere tensors on their spheres (Alg. 2, ``θ̂_0``)."""
+        for p in group["params"]:
+            if not chosen_by_shape(p, group["sphere"]):
+                continue
+            norm = torch.linalg.vector_norm(p)
+            if group["radius"] is None:
+                radius = norm.clone()
+            else:
+                radius = torch.tensor(group["radius"], dtype=p.dtype, device=p.device)
+                if norm > 0:
+                    p.mul_(radius / norm)
+            self.state[p]["radius"] = radius

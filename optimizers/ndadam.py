@@ -78,18 +78,14 @@ class NDAdam(AdaptiveOptimizer):
     ) -> None:
         self._from_signature(locals())
 
-    def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a group and normalise its weight vectors (Alg. 1, initialisation)."""
-        super().add_param_group(param_group)
-        group = self.param_groups[-1]
+    def _start_group(self, group: dict[str, Any]) -> None:
+        """Normalise a new group's weight vectors (Alg. 1, initialisation)."""
         vectors = [p for p in group["params"] if chosen_by_shape(p, group["vectorwise"])]
         if any(p.ndim == 0 for p in vectors):
-            self.param_groups.pop()  # refused whole: nothing added, nothing normalised
             raise ValueError("vectorwise=True needs tensors with a dimension")
-        with torch.no_grad():
-            for p in vectors:
-                if not _on_unit_sphere(p):
-                    retract(p, 1.0, rows=True)
+        for p in vectors:
+            if not _on_unit_sphere(p):
+                retract(p, 1.0, rows=True)
 
 
 def _on_unit_sphere(p: torch.Tensor) -> bool:

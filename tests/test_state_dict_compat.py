@@ -86,42 +86,40 @@ def test_state_of_the_same_recipe_loads_across_classes() -> None:
     assert optimizer.param_groups[0]["decoupled_weight_decay"] is True
 
 
-def test_an_unmarked_state_missing_an_option_is_refused_naming_it() -> None:
-    saved = stepped(optimizers.SGDM)[0].state_dict()
-    del saved["recipe"], saved["optimizer"]  # as an older checkpoint would be
-    optimizer, _ = stepped(optimizers.AdamNorm)
-    before = snapshot(optimizer)
-    with pytest.raises(ValueError, match=r"param group 0: option (betas|gamma)"):
-        optimizer.load_state_dict(saved)
-    assert_unchanged(optimizer, before)
-
-
-def test_an_invalid_saved_option_is_refused() -> None:
-    saved = stepped(optimizers.AdamNorm)[0].state_dict()
-    saved["param_groups"][0]["gamma"] = 7
-    optimizer, _ = stepped(optimizers.AdamNorm)
-    with pytest.raises(ValueError, match="gamma must be in"):
-        optimizer.load_state_dict(saved)
-
-
-def test_an_unmarked_state_without_the_recipes_buffers_is_refused() -> None:
-    # Adam's state (older checkpoint, no recipe) has every option DiffGrad takes, but not
-    # g_{t-1}: the next step would fail after the step counters had moved.
-    saved = stepped(optimizers.Adam)[0].state_dict()
+def unmarked(saved: dict) -> None:
+    """As a checkpoint from before states carried their method."""
     del saved["recipe"], saved["optimizer"]
-    optimizer, _ = stepped(optimizers.DiffGrad)
-    before = snapshot(optimizer)
-    with pytest.raises(ValueError, match="has no previous_grad"):
-        optimizer.load_state_dict(saved)
-    assert_unchanged(optimizer, before)
 
 
-def test_buffers_that_do_not_fit_the_parameters_are_refused() -> None:
-    saved = stepped(optimizers.Adam)[0].state_dict()
+def invalid_gamma(saved: dict) -> None:
+    saved["param_groups"][0]["gamma"] = 7
+
+
+def misshapen(saved: dict) -> None:
     saved["state"][0]["exp_avg"] = torch.zeros(5, 3, dtype=torch.float64)
-    optimizer, _ = stepped(optimizers.Adam)
+
+
+DAMAGED = [
+    # An older SGDM checkpoint lacks AdamNorm's options.
+    ("SGDM", unmarked, "AdamNorm", r"param group 0: option (betas|gamma) is missing"),
+    ("AdamNorm", invalid_gamma, "AdamNorm", "gamma must be in"),
+    # Every option DiffGrad takes, but no g_{t-1}: the next step would fail half-way.
+    ("Adam", unmarked, "DiffGrad", "has no previous_grad"),
+    ("Adam", misshapen, "Adam", "exp_avg of parameter 0 has shape"),
+]
+
+
+@pytest.mark.parametrize(
+    ("source", "damage", "target", "message"), DAMAGED, ids=lambda v: getattr(v, "__name__", str(v))
+)
+def test_a_state_that_cannot_work_is_refused_and_nothing_changes(
+    source: str, damage, target: str, message: str
+) -> None:
+    saved = stepped(REGISTRY[source].torch_class)[0].state_dict()
+    damage(saved)
+    optimizer, _ = stepped(REGISTRY[target].torch_class)
     before = snapshot(optimizer)
-    with pytest.raises(ValueError, match="exp_avg of parameter 0 has shape"):
+    with pytest.raises(ValueError, match=message):
         optimizer.load_state_dict(saved)
     assert_unchanged(optimizer, before)
 
