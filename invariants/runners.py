@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from invariants.cases import Case
-from optimizers.reference import REFERENCES
+from optimizers._hyperparameters import declarations_of
 from optimizers.registry import REGISTRY
 from optimizers.units.context import GroupStep, Unit
 
@@ -35,24 +35,6 @@ Step = dict[str, list[Any]]
 Trace = list[Step]
 GradFn = Callable[[list[np.ndarray]], list[np.ndarray]]
 """Gradients computed from the current parameters (for claims that need a loss)."""
-
-# Which field of the working context each unit produces, and under which key
-# the trace stores it. Units not listed are not recorded.
-_TAPPED_FIELDS: dict[str, tuple[str, str]] = {
-    "WeightDecay": ("g", "grads"),
-    "TangentProjection": ("g", "grads"),
-    "GradientNormCorrection": ("s", "first_inputs"),
-    "GradientSquare": ("q", "statistics"),
-    "BeliefResidualSquare": ("q", "statistics"),
-    "MutualProjectionResidual": ("q", "statistics"),
-    "ProjectedGradientSquare": ("q", "statistics"),
-    "AdaptiveStep": ("direction", "directions"),
-    "RectifiedStep": ("direction", "directions"),
-    "LayerMeanStepSize": ("direction", "directions"),
-    "AdaRemModulation": ("direction", "directions"),
-    "HeavyBallMomentum": ("direction", "directions"),
-    "DiffGradFriction": ("direction", "directions"),
-}
 
 
 def _numpy(x: torch.Tensor) -> np.ndarray:
@@ -65,26 +47,27 @@ class _Tap(Unit):
     def __init__(self, unit: Unit, sink: dict[str, list]) -> None:
         self.unit = unit
         self.sink = sink
+        self.hyperparameters = declarations_of(unit)  # the wrapped unit reads these options
+        self.constraints = unit.constraints
 
     def init_state(self, param: torch.Tensor, group: dict[str, Any]) -> dict[str, Any]:
         return self.unit.init_state(param, group)
 
     def __call__(self, ctx: GroupStep) -> None:
-        name = type(self.unit).__name__
-        if name == "AdaRemModulation":
-            # The momentum the modulation reads (the paper's m_t) before it is updated.
-            self.sink["m_prev"] = [_numpy(s["momentum"]) for s in ctx.states]
-        if name == "DiffGradFriction":
-            # g_{t-1} as the friction reads it, and the step before the friction.
-            self.sink["g_prev"] = [_numpy(s["previous_grad"]) for s in ctx.states]
-            self.sink["adaptive_direction"] = [_numpy(d) for d in ctx.directions]
-        self.unit(ctx)
-        if name not in _TAPPED_FIELDS:
+        # What each unit produces is declared on the unit (``traced``, ``traced_before``,
+        # ``traced_state_before``); a unit that declares nothing is not recorded.
+        unit = self.unit
+        for key, slot in getattr(unit, "traced_state_before", ()):
+            self.sink[key] = [_numpy(s[slot]) for s in ctx.states]
+        for key, attribute in getattr(unit, "traced_before", ()):
+            self.sink[key] = [_numpy(v) for v in getattr(ctx, attribute)]
+        unit(ctx)
+        traced = getattr(unit, "traced", ())
+        if not traced:
             return
-        key, attribute = _TAPPED_FIELDS[name]
-        values = getattr(ctx, attribute)
-        if values is None and name == "GradientNormCorrection":
-            values = ctx.square_inputs  # corrected_moments="second"
+        key, *attributes = traced
+        # The first field the unit filled (AdaNorm's s_t feeds m, v or both).
+        values = next(v for v in (getattr(ctx, a) for a in attributes) if v is not None)
         self.sink[key] = [_numpy(v) for v in values]
 
 
@@ -165,25 +148,6 @@ def _torch_state(
 # The reference side.
 # --------------------------------------------------------------------------
 
-_ADAPTIVE = {
-    "Adam",
-    "AdamW",
-    "AdamNorm",
-    "DiffGrad",
-    "DiffGradNorm",
-    "RAdam",
-    "RAdamNorm",
-    "AdaBelief",
-    "AdaBeliefNorm",
-    "AdamL",
-    "AdaBeliefL",
-    "LAdam",
-    "LAdaBelief",
-    "Aida",
-    "AidaGrad",
-    "LAida",
-}
-
 
 def run_reference(
     case: Case,
@@ -192,7 +156,7 @@ def run_reference(
     lr_schedule: Sequence[float] | None = None,
 ) -> Trace:
     """Run the NumPy float64 reference of ``case`` and record a :class:`Trace`."""
-    ref = REFERENCES[case.optimizer]([np.array(p) for p in case.params], **case.hyper)
+    ref = REGISTRY[case.optimizer].reference([np.array(p) for p in case.params], **case.hyper)
     ticks = set(case.extra.get("ticks", ()))
     steps = len(case.grads) if grad_fn is None else int(case.extra["steps"])
     trace: Trace = []
@@ -225,25 +189,9 @@ def run_reference(
 
 
 def _reference_direction(case: Case, ref: Any, record: Step, i: int) -> np.ndarray:
-    """The update per unit rate as each reference's docstring defines its ``last`` values."""
-    name = case.optimizer
-    t = ref.state[i]["step"]
-    if name in ("AdaRem", "AdaRemS"):
-        return record["a"][i] * record["g"][i]
-    if name == "SGDM":
-        buf = record["m"][i]
-        if buf is None:
-            return record["g"][i]
-        return record["g"][i] + ref.momentum * buf if ref.nesterov else buf
-    m = record["m"][i]
-    size = record["step_size"][i]
-    bc1 = 1.0 - ref.beta1**t
-    if name == "NDAdam" and ref.state[i]["vectorwise"]:
-        rows = m.reshape(m.shape[0], -1) if m.ndim else m.reshape(1, 1)
-        return (rows / bc1 * size[:, None]).reshape(m.shape)
-    if name in _ADAPTIVE or name == "NDAdam":
-        return size * (m / bc1)
-    raise KeyError(f"no direction rule for {name}")
+    """The update per unit rate as the reference's docstring defines its ``last`` values
+    (the rule is the database's: :attr:`optimizers.registry.OptimizerSpec.reference_direction`)."""
+    return REGISTRY[case.optimizer].reference_direction(ref, record, i)
 
 
 def run(

@@ -1,4 +1,10 @@
-"""The base of every Adam-type optimizer: validated hyperparameters plus a recipe."""
+"""The bases of the Adam-type optimizers: explicit signatures over the declared options.
+
+The signatures exist so that users (and their editors) see the arguments;
+domains, defaults and validation belong to the units that read each option
+(:mod:`optimizers._hyperparameters`), and a test checks that every signature's
+defaults are the declared ones.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,6 @@ from typing import Any
 from torch import Tensor
 
 from optimizers._base import RecipeOptimizer
-from optimizers._hyperparameters import adaptive_defaults, norm_correction_defaults
 from optimizers.units import FirstMoment, GradientNormCorrection, Unit
 
 Params = Iterable[Tensor] | Iterable[dict[str, Any]]
@@ -17,11 +22,9 @@ Params = Iterable[Tensor] | Iterable[dict[str, Any]]
 class AdaptiveOptimizer(RecipeOptimizer):
     """Adam-type optimizer: ``lr, betas, eps, weight_decay`` and where ε goes.
 
-    ``eps_mode=None`` takes the class's ``default_eps_mode`` (see
+    ``eps_mode=None`` takes the class's default (``default_options``; see
     ``docs/ALGORITHMS.md``: the papers place ε differently).
     """
-
-    default_eps_mode = "outside"
 
     def __init__(
         self,
@@ -35,19 +38,8 @@ class AdaptiveOptimizer(RecipeOptimizer):
         eps_mode: str | None = None,
         foreach: bool | None = None,
         on_nonfinite: str = "raise",
-        extra_defaults: dict[str, Any] | None = None,
     ) -> None:
-        defaults = adaptive_defaults(
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=self.default_eps_mode if eps_mode is None else eps_mode,
-            foreach=foreach,
-        )
-        defaults.update(extra_defaults or {})
-        super().__init__(params, defaults, on_nonfinite=on_nonfinite)
+        self._from_signature(locals())
 
 
 def with_norm_correction(recipe: Sequence[Unit]) -> tuple[Unit, ...]:
@@ -60,7 +52,7 @@ def with_norm_correction(recipe: Sequence[Unit]) -> tuple[Unit, ...]:
     return (*recipe[:position], GradientNormCorrection(), *recipe[position:])
 
 
-class NormCorrectedOptimizer(AdaptiveOptimizer):
+class NormCorrectedOptimizer(RecipeOptimizer):
     """An Adam-type optimizer whose recipe carries AdaNorm's correction (γ = 0.95 by default)."""
 
     def __init__(
@@ -78,20 +70,5 @@ class NormCorrectedOptimizer(AdaptiveOptimizer):
         eps_mode: str | None = None,
         foreach: bool | None = None,
         on_nonfinite: str = "raise",
-        extra_defaults: dict[str, Any] | None = None,
     ) -> None:
-        correction = norm_correction_defaults(
-            gamma=gamma, norm_scope=norm_scope, corrected_moments=corrected_moments
-        )
-        super().__init__(
-            params,
-            lr,
-            betas,
-            eps,
-            weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-            foreach=foreach,
-            on_nonfinite=on_nonfinite,
-            extra_defaults=correction | (extra_defaults or {}),
-        )
+        self._from_signature(locals())

@@ -5,12 +5,15 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
-from optimizers._validation import check_choice, check_interval
+from optimizers import _hyperparameters as hp
+from optimizers._state_compat import compatible_state, recipe_identity
+from optimizers._validation import Choice, Optional
 from optimizers.units.context import GroupStep, Unit
 
 NONFINITE_POLICIES = ("raise", "skip")
@@ -35,19 +38,50 @@ class RecipeOptimizer(torch.optim.Optimizer):
     """
 
     recipe: Sequence[Unit] = ()
+    default_options: ClassVar[dict[str, Any]] = {}
+    """Defaults of this method where they differ from the units' declarations."""
+    pinned_options: ClassVar[dict[str, Any]] = {}
+    """Options the recipe's units read but this method fixes (not constructor arguments)."""
+    torch_formats: ClassVar[tuple[Any, ...]] = ()
+    """``torch.optim`` state formats this method can resume from (same definition)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.recipe:
+            return  # an abstract base (only signatures and defaults): nothing to run
+        cls.hyperparameters = hp.table(cls.recipe, cls.default_options, cls.pinned_options)
+        cls.constraints = hp.constraints(cls.recipe)
+
+    hyperparameters: ClassVar[hp.Table] = hp.table(())
+    """Every group option of this method (:func:`optimizers._hyperparameters.table`)."""
+    constraints: ClassVar[tuple[hp.Constraint, ...]] = ()
 
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[dict[str, Any]],
-        defaults: dict[str, Any],
         *,
         on_nonfinite: str = "raise",
+        **options: Any,
     ) -> None:
-        check_choice("on_nonfinite", on_nonfinite, NONFINITE_POLICIES)
-        foreach = defaults.get("foreach")
-        if foreach is not None and not isinstance(foreach, bool):
-            raise ValueError(f"foreach must be None, True or False, got {foreach!r}")
-        check_interval("lr", defaults["lr"], 0.0)
+        """Build from the group options in ``options`` (unnamed ones take their defaults).
+
+        A subclass with an explicit signature passes its arguments on with
+        :meth:`_from_signature`; ``None`` for an option whose domain has no
+        ``None`` (``eps_mode``) means the class's default.
+        """
+        Choice(NONFINITE_POLICIES).check("on_nonfinite", on_nonfinite)
+        declared = self.hyperparameters
+        unexpected = sorted(set(options) - {n for n, h in declared.items() if h.settable})
+        if unexpected:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected argument(s) {', '.join(unexpected)}"
+            )
+        chosen = {name: h.default for name, h in declared.items()}
+        for name, value in options.items():
+            if value is not None or isinstance(declared[name].domain, Optional):
+                chosen[name] = value
+        defaults = hp.validate_group(declared, self.constraints, chosen)
+        self._validated: dict[int, dict[str, Any]] = {}
         super().__init__(params, defaults)
         self.on_nonfinite = on_nonfinite
         self.skipped_steps = 0
@@ -55,11 +89,88 @@ class RecipeOptimizer(torch.optim.Optimizer):
         # so neither state_dict nor pickling carries them.
         self._workspace: dict[Tensor, dict[str, Tensor]] = {}
 
+    def _from_signature(self, arguments: dict[str, Any]) -> None:
+        """``RecipeOptimizer.__init__`` from an explicit signature's ``locals()``."""
+        options = {k: v for k, v in arguments.items() if k not in _NOT_OPTIONS}
+        RecipeOptimizer.__init__(
+            self, arguments["params"], on_nonfinite=arguments["on_nonfinite"], **options
+        )
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
         self.__dict__.setdefault("on_nonfinite", "raise")
         self.__dict__.setdefault("skipped_steps", 0)
         self.__dict__.setdefault("_workspace", {})
+        self.__dict__.setdefault("_validated", {})
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group; its options (given or defaulted) get the constructor's validation.
+
+        Nothing is added when an option is invalid.
+        """
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
+        merged = self.defaults | param_group
+        checked = hp.validate_group(
+            self.hyperparameters,
+            self.constraints,
+            merged,
+            where=f"param group {len(self.param_groups)}: ",
+        )
+        given = {name: checked[name] for name in param_group if name in checked}
+        super().add_param_group({**param_group, **given})
+        try:
+            with torch.no_grad():
+                self._start_group(self.param_groups[-1])
+        except ValueError:
+            self.param_groups.pop()  # refused whole: the hook checks before it changes
+            raise
+
+    def _start_group(self, group: dict[str, Any]) -> None:
+        """Prepare a new group's parameters (a method's initialisation step); raise
+        ``ValueError`` before changing anything if they do not suit it."""
+
+    def _check_groups(self) -> None:
+        """Validate every group as the constructor would (a scheduler or a user may have
+        edited one), before anything is changed; unchanged groups are not re-checked."""
+        for index, group in enumerate(self.param_groups):
+            snapshot = {k: v for k, v in group.items() if k != "params"}
+            previous = self._validated.get(id(group))
+            if previous == snapshot:
+                continue
+            # A scheduler changes lr every step: check what changed (all if keys did).
+            changed = (
+                None
+                if previous is None or previous.keys() != snapshot.keys()
+                else {k for k, v in snapshot.items() if previous[k] != v}
+            )
+            checked = hp.validate_group(
+                self.hyperparameters,
+                self.constraints,
+                group,
+                where=f"param group {index}: ",
+                only=changed,
+            )
+            group.update(checked)
+            self._validated[id(group)] = {k: v for k, v in group.items() if k != "params"}
+
+    def state_dict(self) -> dict[str, Any]:
+        """torch's state dict plus what defines the algorithm the state belongs to."""
+        saved = super().state_dict()
+        saved["optimizer"] = type(self).__name__
+        saved["recipe"] = recipe_identity(self.recipe)
+        return saved
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a state of this method (or of a torch optimizer with the same definition).
+
+        A state of another method, with a missing, unknown or invalid group
+        option, or with buffers that do not fit the parameters is refused with a
+        ``ValueError`` before anything is changed. torch's Adam, AdamW and RAdam
+        states load into the classes that declare them in ``torch_formats``.
+        """
+        super().load_state_dict(compatible_state(self, state_dict))
+        self._validated.clear()
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
@@ -68,6 +179,7 @@ class RecipeOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        self._check_groups()
         collected = [self._with_gradients(group) for group in self.param_groups]
         finite, norms = _all_finite([grad for _, grads in collected for grad in grads])
         if not finite:
@@ -161,16 +273,32 @@ def _all_finite(tensors: list[Tensor]) -> tuple[bool, list[Tensor]]:
     return True, norms
 
 
-def ndim_at_least_two(option: str) -> Callable[[GroupStep, int], bool]:
+@dataclass(frozen=True)
+class NdimAtLeastTwo:
     """A per-tensor switch read from a group option: ``None`` means "tensors with ndim ≥ 2".
 
     ND-Adam's weight vectors and AdaRem-S's sphere tensors are the weights that
     feed a unit (and, in a normalised network, are scale invariant); biases and
-    normalisation scales are 0-d or 1-d.
+    normalisation scales are 0-d or 1-d. The option is declared with the switch,
+    so a unit that takes it declares it too.
     """
 
-    def applies(ctx: GroupStep, i: int) -> bool:
-        chosen = ctx.group[option]
-        return ctx.params[i].ndim >= 2 if chosen is None else chosen
+    option: hp.Hyperparameter
 
-    return applies
+    @property
+    def hyperparameters(self) -> tuple[hp.Hyperparameter, ...]:
+        return (self.option,)
+
+    def __call__(self, ctx: GroupStep, i: int) -> bool:
+        return chosen_by_shape(ctx.params[i], ctx.group[self.option.name])
+
+    def __str__(self) -> str:
+        return f"NdimAtLeastTwo({self.option.name})"
+
+
+def chosen_by_shape(param: Tensor, chosen: bool | None) -> bool:
+    """The switch's answer for one tensor: ``chosen``, or ndim ≥ 2 where it is ``None``."""
+    return param.ndim >= 2 if chosen is None else chosen
+
+
+_NOT_OPTIONS = frozenset({"self", "__class__", "params", "on_nonfinite"})

@@ -6,13 +6,15 @@ Each Norm variant is its base recipe plus :class:`~optimizers.units.GradientNorm
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from optimizers._adaptive import (
     AdaptiveOptimizer,
     NormCorrectedOptimizer,
     Params,
     with_norm_correction,
 )
-from optimizers._hyperparameters import rectification_defaults
+from optimizers._state_compat import TORCH_ADAM, TORCH_RADAM
 from optimizers.units import (
     AdaptiveStep,
     ApplyUpdate,
@@ -71,10 +73,16 @@ class Adam(AdaptiveOptimizer):
     """
 
     recipe = ADAM_RECIPE
+    torch_formats = (TORCH_ADAM,)
 
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter), ``weight_decay=1e-2`` as in torch."""
+
+    default_options: ClassVar[dict[str, Any]] = {
+        "weight_decay": 1e-2,
+        "decoupled_weight_decay": True,
+    }
 
     def __init__(
         self,
@@ -89,17 +97,7 @@ class AdamW(Adam):
         foreach: bool | None = None,
         on_nonfinite: str = "raise",
     ) -> None:
-        super().__init__(
-            params,
-            lr,
-            betas,
-            eps,
-            weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-            foreach=foreach,
-            on_nonfinite=on_nonfinite,
-        )
+        self._from_signature(locals())
 
 
 class AdamNorm(NormCorrectedOptimizer):
@@ -136,6 +134,7 @@ class RAdam(AdaptiveOptimizer):
     """
 
     recipe = RADAM_RECIPE
+    torch_formats = (TORCH_RADAM,)
 
     def __init__(
         self,
@@ -152,20 +151,7 @@ class RAdam(AdaptiveOptimizer):
         foreach: bool | None = None,
         on_nonfinite: str = "raise",
     ) -> None:
-        super().__init__(
-            params,
-            lr,
-            betas,
-            eps,
-            weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-            foreach=foreach,
-            on_nonfinite=on_nonfinite,
-            extra_defaults=rectification_defaults(
-                rectify_threshold=rectify_threshold, threshold_inclusive=threshold_inclusive
-            ),
-        )
+        self._from_signature(locals())
 
 
 class RAdamNorm(NormCorrectedOptimizer):
@@ -191,23 +177,7 @@ class RAdamNorm(NormCorrectedOptimizer):
         foreach: bool | None = None,
         on_nonfinite: str = "raise",
     ) -> None:
-        super().__init__(
-            params,
-            lr,
-            betas,
-            eps,
-            weight_decay,
-            gamma,
-            norm_scope=norm_scope,
-            corrected_moments=corrected_moments,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-            foreach=foreach,
-            on_nonfinite=on_nonfinite,
-            extra_defaults=rectification_defaults(
-                rectify_threshold=rectify_threshold, threshold_inclusive=threshold_inclusive
-            ),
-        )
+        self._from_signature(locals())
 
 
 class AdaBelief(AdaptiveOptimizer):
@@ -219,7 +189,7 @@ class AdaBelief(AdaptiveOptimizer):
     """
 
     recipe = ADABELIEF_RECIPE
-    default_eps_mode = "both"
+    default_options: ClassVar[dict[str, Any]] = {"eps_mode": "both"}
 
 
 class AdaBeliefNorm(NormCorrectedOptimizer):
@@ -229,4 +199,4 @@ class AdaBeliefNorm(NormCorrectedOptimizer):
     """
 
     recipe = with_norm_correction(ADABELIEF_RECIPE)
-    default_eps_mode = "both"
+    default_options: ClassVar[dict[str, Any]] = {"eps_mode": "both"}

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
 from optimizers._adaptive import Params
-from optimizers._base import RecipeOptimizer, ndim_at_least_two
-from optimizers._validation import check_choice, check_interval, check_optional_bool
+from optimizers._base import NdimAtLeastTwo, RecipeOptimizer, chosen_by_shape
 from optimizers.units import (
     AdaRemModulation,
     ApplyUpdate,
@@ -16,6 +15,7 @@ from optimizers.units import (
     SphereRetraction,
     WeightDecay,
 )
+from optimizers.units.sphere import SPHERE
 
 
 class AdaRem(RecipeOptimizer):
@@ -34,6 +34,8 @@ class AdaRem(RecipeOptimizer):
 
     recipe = (WeightDecay(), AdaRemModulation(), ApplyUpdate(), MomentumAfterUpdate())
 
+    default_options: ClassVar[dict[str, Any]] = {"lr": 0.1, "decoupled_weight_decay": True}
+
     def __init__(
         self,
         params: Params,
@@ -48,28 +50,8 @@ class AdaRem(RecipeOptimizer):
         max_scope: str = "tensor",
         foreach: bool | None = None,
         on_nonfinite: str = "raise",
-        extra_defaults: dict[str, Any] | None = None,
     ) -> None:
-        check_interval("beta", beta, 0.0, 1.0, high_open=True)
-        check_interval("lam", lam, 0.0, 1.0, low_open=True, high_open=True)
-        check_interval("eps", eps, 0.0)
-        check_interval("weight_decay", weight_decay, 0.0)
-        check_choice("lam_tick", lam_tick, ("step", "epoch"))
-        check_choice("max_scope", max_scope, ("tensor", "global"))
-        defaults = {
-            "lr": lr,
-            "beta": beta,
-            "lam": lam,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "decoupled_weight_decay": decoupled_weight_decay,
-            "lam_tick": lam_tick,
-            "lam_epoch": 0,
-            "max_scope": max_scope,
-            "foreach": foreach,
-        }
-        defaults.update(extra_defaults or {})
-        super().__init__(params, defaults, on_nonfinite=on_nonfinite)
+        self._from_signature(locals())
 
     def tick_epoch(self) -> None:
         """Advance λ's exponent by one in groups with ``lam_tick="epoch"`` (call once per epoch)."""
@@ -78,7 +60,7 @@ class AdaRem(RecipeOptimizer):
                 group["lam_epoch"] += 1
 
 
-_on_sphere = ndim_at_least_two("sphere")
+_on_sphere = NdimAtLeastTwo(SPHERE)
 
 
 class AdaRemS(AdaRem):
@@ -113,39 +95,18 @@ class AdaRemS(AdaRem):
         foreach: bool | None = None,
         on_nonfinite: str = "raise",
     ) -> None:
-        if radius is not None:
-            check_interval("radius", radius, 0.0, low_open=True)
-        check_optional_bool("sphere", sphere)
-        super().__init__(
-            params,
-            lr,
-            beta,
-            lam,
-            eps,
-            weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            lam_tick=lam_tick,
-            max_scope=max_scope,
-            foreach=foreach,
-            on_nonfinite=on_nonfinite,
-            extra_defaults={"radius": radius, "sphere": sphere},
-        )
+        self._from_signature(locals())
 
-    def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a group and put its sphere tensors on their spheres (Alg. 2, ``θ̂_0``)."""
-        super().add_param_group(param_group)
-        group = self.param_groups[-1]
-        check_optional_bool("sphere", group["sphere"])
-        with torch.no_grad():
-            for p in group["params"]:
-                chosen = group["sphere"]
-                if not (p.ndim >= 2 if chosen is None else chosen):
-                    continue
-                norm = torch.linalg.vector_norm(p)
-                if group["radius"] is None:
-                    radius = norm.clone()
-                else:
-                    radius = torch.tensor(group["radius"], dtype=p.dtype, device=p.device)
-                    if norm > 0:
-                        p.mul_(radius / norm)
-                self.state[p]["radius"] = radius
+    def _start_group(self, group: dict[str, Any]) -> None:
+        """Put a new group's sphere tensors on their spheres (Alg. 2, ``θ̂_0``)."""
+        for p in group["params"]:
+            if not chosen_by_shape(p, group["sphere"]):
+                continue
+            norm = torch.linalg.vector_norm(p)
+            if group["radius"] is None:
+                radius = norm.clone()
+            else:
+                radius = torch.tensor(group["radius"], dtype=p.dtype, device=p.device)
+                if norm > 0:
+                    p.mul_(radius / norm)
+            self.state[p]["radius"] = radius

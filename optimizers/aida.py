@@ -7,8 +7,9 @@ is AdaBelief.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from optimizers._adaptive import AdaptiveOptimizer, Params
-from optimizers._hyperparameters import projection_defaults
 from optimizers.units import (
     AdaptiveStep,
     ApplyUpdate,
@@ -21,7 +22,7 @@ from optimizers.units import (
 
 
 class _ProjectingOptimizer(AdaptiveOptimizer):
-    default_eps_mode = "inside"
+    default_options: ClassVar[dict[str, Any]] = {"eps_mode": "inside"}
 
     def __init__(
         self,
@@ -38,18 +39,7 @@ class _ProjectingOptimizer(AdaptiveOptimizer):
         foreach: bool | None = None,
         on_nonfinite: str = "raise",
     ) -> None:
-        super().__init__(
-            params,
-            lr,
-            betas,
-            eps,
-            weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-            foreach=foreach,
-            on_nonfinite=on_nonfinite,
-            extra_defaults=projection_defaults(K=K, xi=xi),
-        )
+        self._from_signature(locals())
 
 
 class Aida(_ProjectingOptimizer):
@@ -79,7 +69,7 @@ class AidaGrad(AdaptiveOptimizer):
         AdaptiveStep(),
         ApplyUpdate(),
     )
-    default_eps_mode = "inside"
+    default_options: ClassVar[dict[str, Any]] = {"eps_mode": "inside"}
 
     def __init__(
         self,
@@ -95,18 +85,7 @@ class AidaGrad(AdaptiveOptimizer):
         foreach: bool | None = None,
         on_nonfinite: str = "raise",
     ) -> None:
-        super().__init__(
-            params,
-            lr,
-            betas,
-            eps,
-            weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-            foreach=foreach,
-            on_nonfinite=on_nonfinite,
-            extra_defaults=projection_defaults(K=None, xi=xi),
-        )
+        self._from_signature(locals())
 
 
 class LAida(_ProjectingOptimizer):

@@ -18,6 +18,8 @@ from optimizers.units import (
     WeightDecay,
 )
 
+INSIDE = {"eps_mode": "inside"}
+
 
 class AdamL(AdaptiveOptimizer):
     """AdamL (Alg. 1, eqs. 8-10): elementwise ``v_t``, then the layer's mean step
@@ -31,7 +33,7 @@ class AdamL(AdaptiveOptimizer):
         LayerMeanStepSize(),
         ApplyUpdate(),
     )
-    default_eps_mode = "inside"
+    default_options = INSIDE
 
 
 class AdaBeliefL(AdaptiveOptimizer):
@@ -45,7 +47,7 @@ class AdaBeliefL(AdaptiveOptimizer):
         LayerMeanStepSize(),
         ApplyUpdate(),
     )
-    default_eps_mode = "inside"
+    default_options = INSIDE
 
 
 class LAdam(AdaptiveOptimizer):
@@ -60,7 +62,7 @@ class LAdam(AdaptiveOptimizer):
         AdaptiveStep(),
         ApplyUpdate(),
     )
-    default_eps_mode = "inside"
+    default_options = INSIDE
 
 
 class LAdaBelief(AdaptiveOptimizer):
@@ -74,4 +76,4 @@ class LAdaBelief(AdaptiveOptimizer):
         AdaptiveStep(),
         ApplyUpdate(),
     )
-    default_eps_mode = "inside"
+    default_options = INSIDE

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
 from optimizers._adaptive import AdaptiveOptimizer, Params
-from optimizers._base import ndim_at_least_two
-from optimizers._validation import check_interval, check_optional_bool
+from optimizers._base import NdimAtLeastTwo, chosen_by_shape
 from optimizers.units import (
     AdaptiveStep,
     ApplyUpdate,
@@ -20,9 +19,10 @@ from optimizers.units import (
     TangentProjection,
     WeightDecay,
 )
+from optimizers.units.ndadam import VECTORWISE
 from optimizers.units.sphere import retract
 
-_is_vector_set = ndim_at_least_two("vectorwise")
+_is_vector_set = NdimAtLeastTwo(VECTORWISE)
 
 
 def _is_scalar_set(ctx, i: int) -> bool:
@@ -58,6 +58,11 @@ class NDAdam(AdaptiveOptimizer):
         SphereRetraction(_is_vector_set, rows=True),
     )
 
+    pinned_options: ClassVar[dict[str, Any]] = {
+        "eps_mode": "outside",
+        "decoupled_weight_decay": False,
+    }
+
     def __init__(
         self,
         params: Params,
@@ -71,33 +76,16 @@ class NDAdam(AdaptiveOptimizer):
         foreach: bool | None = None,
         on_nonfinite: str = "raise",
     ) -> None:
-        if scalar_lr is not None:
-            check_interval("scalar_lr", scalar_lr, 0.0)
-        check_optional_bool("vectorwise", vectorwise)
-        super().__init__(
-            params,
-            lr,
-            betas,
-            eps,
-            weight_decay,
-            foreach=foreach,
-            on_nonfinite=on_nonfinite,
-            extra_defaults={"scalar_lr": scalar_lr, "vectorwise": vectorwise},
-        )
+        self._from_signature(locals())
 
-    def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a group and normalise its weight vectors (Alg. 1, initialisation)."""
-        super().add_param_group(param_group)
-        group = self.param_groups[-1]
-        check_optional_bool("vectorwise", group["vectorwise"])
-        with torch.no_grad():
-            for p in group["params"]:
-                chosen = group["vectorwise"]
-                if p.ndim >= 2 if chosen is None else chosen:
-                    if p.ndim == 0:
-                        raise ValueError("vectorwise=True needs tensors with a dimension")
-                    if not _on_unit_sphere(p):
-                        retract(p, 1.0, rows=True)
+    def _start_group(self, group: dict[str, Any]) -> None:
+        """Normalise a new group's weight vectors (Alg. 1, initialisation)."""
+        vectors = [p for p in group["params"] if chosen_by_shape(p, group["vectorwise"])]
+        if any(p.ndim == 0 for p in vectors):
+            raise ValueError("vectorwise=True needs tensors with a dimension")
+        for p in vectors:
+            if not _on_unit_sphere(p):
+                retract(p, 1.0, rows=True)
 
 
 def _on_unit_sphere(p: torch.Tensor) -> bool:

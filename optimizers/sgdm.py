@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from optimizers._adaptive import Params
 from optimizers._base import RecipeOptimizer
-from optimizers._validation import check_interval
 from optimizers.units import ApplyUpdate, HeavyBallMomentum, WeightDecay
 
 
@@ -18,6 +19,9 @@ class SGDM(RecipeOptimizer):
 
     recipe = (WeightDecay(), HeavyBallMomentum(), ApplyUpdate())
 
+    default_options: ClassVar[dict[str, Any]] = {"lr": 0.1}
+    pinned_options: ClassVar[dict[str, Any]] = {"decoupled_weight_decay": False}
+
     def __init__(
         self,
         params: Params,
@@ -30,18 +34,4 @@ class SGDM(RecipeOptimizer):
         foreach: bool | None = None,
         on_nonfinite: str = "raise",
     ) -> None:
-        check_interval("momentum", momentum, 0.0, 1.0, high_open=True)
-        check_interval("dampening", dampening, 0.0, 1.0)
-        check_interval("weight_decay", weight_decay, 0.0)
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("nesterov requires momentum > 0 and dampening = 0")
-        defaults = {
-            "lr": lr,
-            "momentum": momentum,
-            "dampening": dampening,
-            "weight_decay": weight_decay,
-            "nesterov": nesterov,
-            "decoupled_weight_decay": False,
-            "foreach": foreach,
-        }
-        super().__init__(params, defaults, on_nonfinite=on_nonfinite)
+        self._from_signature(locals())

@@ -14,7 +14,7 @@ from optimizers.agreement import (
     run_reference,
     run_torch,
 )
-from optimizers.registry import REGISTRY
+from optimizers.registry import REGISTRY, specs
 
 
 def random_shapes(seed: int) -> list[tuple[int, ...]]:
@@ -32,39 +32,13 @@ def random_shapes(seed: int) -> list[tuple[int, ...]]:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("name", list(REGISTRY))
+@pytest.mark.parametrize("name", [spec.name for spec in specs()])
 def test_torch_matches_reference_on_random_layer_shapes(name: str, seed: int) -> None:
     result = check(name, steps=60, seed=seed, shapes=random_shapes(seed))
     assert result.max_relative_difference <= TOLERANCE, result
 
 
-NORM_VARIANTS = [n for n, spec in REGISTRY.items() if spec.base is not None]
-ADAPTIVE = [n for n in REGISTRY if n not in ("SGDM", "AdaRem", "AdaRemS")]
-EPS_PLACED = [n for n in ADAPTIVE if n != "NDAdam"]  # ND-Adam's ε is fixed by Alg. 1
-# ND-Adam's vectors take no decay and its scalars take L2.
-DECOUPLABLE = [n for n in ADAPTIVE if n != "NDAdam"]
-
-OPTION_CASES = (
-    [(n, {"norm_scope": "global"}) for n in NORM_VARIANTS]
-    + [(n, {"corrected_moments": m}) for n in NORM_VARIANTS for m in ("second", "both")]
-    + [(n, {"gamma": g}) for n in ("AdamNorm",) for g in (0.0, 0.5, 0.999)]
-    + [(n, {"eps_mode": mode}) for n in EPS_PLACED for mode in ("outside", "inside", "both")]
-    + [(n, {"weight_decay": 0.1}) for n in REGISTRY]
-    + [(n, {"weight_decay": 0.1, "decoupled_weight_decay": True}) for n in DECOUPLABLE]
-    + [(n, {"weight_decay": 0.1, "decoupled_weight_decay": False}) for n in ("AdaRem", "AdaRemS")]
-    + [(n, {"eps": 0.0}) for n in ("Adam", "AdamNorm", "RAdam", "AdaBelief", "AdamL", "Aida")]
-    + [("RAdam", {"threshold_inclusive": False}), ("RAdamNorm", {"rectify_threshold": 6.5})]
-    + [("AdaRem", {"max_scope": "global"}), ("AdaRem", {"lam": 0.5})]
-    + [("AdaRem", {"beta": 0.0}), ("AdaRemS", {"radius": 2.5})]
-    + [("NDAdam", {"scalar_lr": 0.05}), ("NDAdam", {"vectorwise": False})]
-    + [(n, {"K": k}) for n in ("Aida", "LAida") for k in (0, 1, 3)]
-    + [(n, {"xi": 0.0}) for n in ("Aida", "AidaGrad", "LAida")]
-    + [("SGDM", {"nesterov": True}), ("SGDM", {"dampening": 0.5}), ("SGDM", {"momentum": 0.0})]
-    + [(n, {"betas": (0.0, 0.5)}) for n in ("Adam", "AdaBelief", "Aida", "RAdam")]
-    # β < 1/2 where 1 - (1 - β) is not β in floating point: the EMA must still use β itself.
-    + [(n, {"betas": (1e-16, 1e-16)}) for n in ("Adam", "AdamNorm", "AdaBelief", "LAdam")]
-    + [("AdaRem", {"beta": 1e-16}), ("AdaRemS", {"beta": 0.3})]
-)
+OPTION_CASES = [(spec.name, options) for spec in specs() for options in spec.option_sets]
 
 
 @pytest.mark.parametrize(("name", "options"), OPTION_CASES, ids=lambda x: str(x))
@@ -73,7 +47,7 @@ def test_torch_matches_reference_with_options(name: str, options: dict) -> None:
     assert result.max_relative_difference <= TOLERANCE, result
 
 
-@pytest.mark.parametrize("name", list(REGISTRY))
+@pytest.mark.parametrize("name", [spec.name for spec in specs()])
 def test_missing_gradients_are_skipped_the_same_way(name: str) -> None:
     shapes = [(3, 2), (4,), (2, 2, 1, 1)]
     params = initial_parameters(shapes, seed=5)
@@ -88,7 +62,7 @@ def test_missing_gradients_are_skipped_the_same_way(name: str) -> None:
     assert max_relative_difference(ours, theirs) <= TOLERANCE
 
 
-@pytest.mark.parametrize("name", ["AdaRem", "AdaRemS"])
+@pytest.mark.parametrize("name", [s.name for s in specs() if "lam_tick" in s.hyperparameters])
 def test_lambda_ticking_per_epoch_matches_reference(name: str) -> None:
     import torch
 

@@ -15,11 +15,12 @@ import pytest
 import torch
 
 from optimizers import NonFiniteGradientError
-from optimizers.registry import REGISTRY
+from optimizers._hyperparameters import declarations_of
+from optimizers.registry import REGISTRY, specs
 from optimizers.units import compiled
 from optimizers.units.context import GroupStep, Unit
 
-NAMES = list(REGISTRY)
+NAMES = [spec.name for spec in specs()]
 SHAPES = [(4, 3), (3,), (2, 2, 3, 3), (), (1,), (5, 1, 2)]
 
 
@@ -58,30 +59,9 @@ def assert_paths_agree(name: str, *, factory=fresh, rtol=1e-12, atol=1e-14, **kw
         torch.testing.assert_close(p, q, **({"rtol": rtol, "atol": atol} | tol))
 
 
-OPTION_CASES = (
-    [(n, {}) for n in NAMES]
-    + [(n, {"norm_scope": "global"}) for n in NAMES if REGISTRY[n].base]
-    + [(n, {"corrected_moments": m}) for n in NAMES if REGISTRY[n].base for m in ("second", "both")]
-    + [(n, {"eps": 0.0}) for n in NAMES if n not in ("SGDM",)]
-    + [
-        (n, {"eps_mode": mode})
-        for n in ("Adam", "DiffGrad", "RAdam", "AdaBelief", "AdamL", "LAdam", "Aida", "AidaGrad")
-        for mode in ("outside", "inside", "both")
-    ]
-    + [(n, {"weight_decay": 0.1}) for n in NAMES]
-    + [
-        (n, {"weight_decay": 0.1, "decoupled_weight_decay": True})
-        for n in NAMES
-        if n not in ("NDAdam", "SGDM")
-    ]
-    + [(n, {"weight_decay": 0.1, "decoupled_weight_decay": False}) for n in ("AdaRem", "AdaRemS")]
-    + [(n, {"K": k}) for n in ("Aida", "LAida") for k in (0, 1, 3)]
-    + [(n, {"xi": 0.0}) for n in ("Aida", "AidaGrad", "LAida")]
-    + [("AdaRem", {"max_scope": "global"}), ("AdaRem", {"lam_tick": "epoch"})]
-    + [("AdaRemS", {"radius": 2.5}), ("AdaRemS", {"sphere": True})]
-    + [("NDAdam", {"scalar_lr": 0.05}), ("NDAdam", {"vectorwise": False})]
-    + [("RAdam", {"threshold_inclusive": False}), ("RAdamNorm", {"rectify_threshold": 6.5})]
-)
+OPTION_CASES = [(n, {}) for n in NAMES] + [
+    (spec.name, options) for spec in specs() if spec.foreach for options in spec.option_sets
+]
 
 
 @pytest.mark.parametrize(("name", "options"), OPTION_CASES, ids=str)
@@ -178,6 +158,8 @@ class _Recorder(Unit):
 
     def __init__(self, unit: Unit, field: str, sink: list) -> None:
         self.unit, self.field, self.sink = unit, field, sink
+        self.hyperparameters = declarations_of(unit)  # the wrapped unit reads these options
+        self.constraints = unit.constraints
 
     def init_state(self, param, group):
         return self.unit.init_state(param, group)
@@ -257,7 +239,7 @@ def test_norms_of_the_finiteness_check_are_only_reused_for_raw_gradients(name: s
         assert_paths_agree(name, lr=1e-2, weight_decay=0.3, norm_scope="global")
 
 
-@pytest.mark.parametrize("name", ["DiffGrad", "DiffGradNorm"])
+@pytest.mark.parametrize("name", [spec.name for spec in specs() if spec.compiled])
 def test_compiled_friction_kernel_follows_the_readable_path(name: str) -> None:
     """Opt-in compiled kernels (a compilation per group layout, seconds here): the same
     trajectory, also with 0-d, empty and channels-last tensors, mixed dtypes, and a

@@ -12,26 +12,35 @@ import pytest
 
 import optimizers.reference as reference_pkg
 from optimizers.reference import REFERENCES
+from optimizers.registry import REGISTRY, specs
 
-NAMES = [
+NAMES = [spec.name for spec in specs()]
+PAPER_NAMES = [
     "SGDM", "Adam", "AdamW", "AdamNorm", "DiffGrad", "DiffGradNorm", "RAdam", "RAdamNorm",
     "AdaBelief", "AdaBeliefNorm", "AdaRem", "AdaRemS", "NDAdam", "AdamL", "AdaBeliefL",
     "LAdam", "LAdaBelief", "Aida", "AidaGrad", "LAida",
 ]  # fmt: skip
 
+
 SHAPES = [(4, 3), (3,), (), (2, 1, 2)]
 
 
 def _defaults(name):
-    sig = inspect.signature(REFERENCES[name].__init__)
+    sig = inspect.signature(REGISTRY[name].reference.__init__)
     return {
         k: p.default for k, p in sig.parameters.items() if p.default is not inspect.Parameter.empty
     }
 
 
 def test_registry_has_exactly_the_twenty_names():
-    assert sorted(REFERENCES) == sorted(NAMES)
+    assert sorted(REFERENCES) == sorted(PAPER_NAMES)
     assert len({id(c) for c in REFERENCES.values()}) == 20
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reference_defaults_are_the_databases(name):
+    """The reference's signature and the units' declarations give the same defaults."""
+    assert _defaults(name) == REGISTRY[name].defaults
 
 
 def test_default_hyperparameters_follow_the_spec():
@@ -80,7 +89,7 @@ def test_default_hyperparameters_follow_the_spec():
 @pytest.mark.parametrize("name", NAMES)
 def test_params_are_float64_copies_with_shapes_kept(name):
     originals = [np.arange(12, dtype=np.float32).reshape(4, 3) + 1, np.ones(3, dtype=np.int64), 2.0]
-    opt = REFERENCES[name](originals)
+    opt = REGISTRY[name].reference(originals)
     assert [p.shape for p in opt.params] == [(4, 3), (3,), ()]
     assert all(isinstance(p, np.ndarray) and p.dtype == np.float64 for p in opt.params)
     ids = [id(p) for p in opt.params]
@@ -95,7 +104,7 @@ def test_params_are_float64_copies_with_shapes_kept(name):
 def test_none_gradient_skips_tensor(name):
     rng = np.random.default_rng(0)
     params = [rng.normal(size=s) for s in SHAPES]
-    opt = REFERENCES[name](params, weight_decay=0.1) if name != "SGDM" else REFERENCES[name](params)
+    opt = REGISTRY[name].reference(params, weight_decay=0.1)
     opt.step([rng.normal(size=s) for s in SHAPES])
     frozen = opt.params[1].copy()
     state = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in opt.state[1].items()}
@@ -111,7 +120,7 @@ def test_none_gradient_skips_tensor(name):
 
 
 def _zero_eps_kwargs(name):
-    sig = inspect.signature(REFERENCES[name].__init__).parameters
+    sig = inspect.signature(REGISTRY[name].reference.__init__).parameters
     kw = {}
     if "eps" in sig:
         kw["eps"] = 0.0
@@ -126,7 +135,7 @@ def test_zero_gradients_stay_finite(name, zero_eps):
     rng = np.random.default_rng(1)
     params = [rng.normal(size=s) for s in SHAPES] + [np.zeros((2, 2)), np.zeros(0)]
     shapes = [p.shape for p in params]
-    opt = REFERENCES[name](params, **(_zero_eps_kwargs(name) if zero_eps else {}))
+    opt = REGISTRY[name].reference(params, **(_zero_eps_kwargs(name) if zero_eps else {}))
     assert all(np.all(np.isfinite(p)) for p in opt.params)
     zeros = [np.zeros(s) for s in shapes]
     sequence = [zeros, zeros, [rng.normal(size=s) for s in shapes], zeros, zeros]

@@ -7,6 +7,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from optimizers._hyperparameters import Hyperparameter
+from optimizers._validation import Choice, Interval
 from optimizers.units.context import GroupStep, Unit, by_kind
 
 
@@ -23,6 +25,30 @@ class GradientNormCorrection(Unit):
     ``corrected_moments`` ("first": s feeds m only, the paper's method;
     "second": s replaces g in the second-moment statistic only; "both").
     """
+
+    traced = ("s", "first_inputs", "square_inputs")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
+    hyperparameters = (
+        Hyperparameter(
+            "gamma",
+            Interval(0.0, 1.0, high_open=True),
+            0.95,
+            "γ, the rate of the norm EMA e_t (000 eq. 4; 0.95 in §4)",
+            examples=(0.0, 0.5, 0.999),
+        ),
+        Hyperparameter(
+            "norm_scope",
+            Choice(("tensor", "global")),
+            "tensor",
+            "one e_t per tensor, or one for the whole group (an open choice of 000)",
+        ),
+        Hyperparameter(
+            "corrected_moments",
+            Choice(("first", "second", "both")),
+            "first",
+            "which moment averages s_t: m_t (000 eq. 5) or v_t / both (001 Table 3 ablation)",
+        ),
+    )
 
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         return {"norm_ema": torch.zeros((), dtype=param.dtype, device=param.device)}

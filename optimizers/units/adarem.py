@@ -7,8 +7,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from optimizers._hyperparameters import Hyperparameter
+from optimizers._validation import Choice, Integer, Interval
 from optimizers.units.context import GroupStep, Quotient, Unit, zeros_like
-from optimizers.units.moments import ema_, foreach_ema_
+from optimizers.units.moments import EPS, ema_, foreach_ema_
 
 
 def lambda_exponent(ctx: GroupStep, i: int) -> int:
@@ -27,6 +29,40 @@ class AdaRemModulation(Unit):
     or m = 0). ``max_scope``: "tensor" (max over the tensor) or "global" (over
     the group).
     """
+
+    traced = ("direction", "directions")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
+    traced_state_before = (("m_prev", "momentum"),)
+    """The momentum the modulation reads (the paper's m_t), before it is updated."""
+    hyperparameters = (
+        Hyperparameter(
+            "lam",
+            Interval(0.0, 1.0, low_open=True, high_open=True),
+            0.999,
+            "λ ∈ (0, 1), the decay of the modulation λ^k b (002 eq. 2)",
+            examples=(0.5,),
+        ),
+        EPS,
+        Hyperparameter(
+            "lam_tick",
+            Choice(("step", "epoch")),
+            "step",
+            "k counts steps, or epochs ticked with tick_epoch() (002 §3: once per epoch)",
+        ),
+        Hyperparameter(
+            "lam_epoch",
+            Integer(0),
+            0,
+            "epochs ticked so far (the k of lam_tick='epoch'); kept in the group",
+            settable=False,
+        ),
+        Hyperparameter(
+            "max_scope",
+            Choice(("tensor", "global")),
+            "tensor",
+            "max|m| over the tensor or over the group (002 eq. 1 leaves it open)",
+        ),
+    )
 
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         return {"momentum": zeros_like(param)}
@@ -85,6 +121,16 @@ def _peaks(momenta: list[Tensor]) -> list[Tensor]:
 
 class MomentumAfterUpdate(Unit):
     """``m_{t+1} = β m_t + (1-β) g_t``, run after the parameter update (Alg. 1, last line)."""
+
+    hyperparameters = (
+        Hyperparameter(
+            "beta",
+            Interval(0.0, 1.0, high_open=True),
+            0.9,
+            "β ∈ [0, 1), the momentum's EMA rate (002 Alg. 1)",
+            examples=(0.0, 1e-16, 0.3),
+        ),
+    )
 
     def __call__(self, ctx: GroupStep) -> None:
         beta = ctx.group["beta"]

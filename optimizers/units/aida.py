@@ -5,7 +5,17 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from optimizers._hyperparameters import Hyperparameter
+from optimizers._validation import Integer, Interval
 from optimizers.units.context import GroupStep, Unit, by_kind
+
+XI = Hyperparameter(
+    "xi",
+    Interval(0.0),
+    1e-20,
+    "ξ ≥ 0 in the projections' denominators (004 eqs. 12-13)",
+    examples=(0.0,),
+)
 
 
 def inner(x: Tensor, y: Tensor) -> Tensor:
@@ -79,6 +89,19 @@ class MutualProjectionResidual(Unit):
     Runs after :class:`FirstMoment`.
     """
 
+    traced = ("q", "statistics")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
+    hyperparameters = (
+        Hyperparameter(
+            "K",
+            Integer(0),
+            2,
+            "the number of mutual projections (004 eqs. 12-14; 2 in §IV)",
+            examples=(0, 1, 3),
+        ),
+        XI,
+    )
+
     def __call__(self, ctx: GroupStep) -> None:
         k, xi = ctx.group["K"], ctx.group["xi"]
         if ctx.foreach:
@@ -111,6 +134,10 @@ class MutualProjectionResidual(Unit):
 
 class ProjectedGradientSquare(Unit):
     """AidaGrad's statistic ``q_t = (g^p_t)²``, ``g^p = ⟨m_t, g_t⟩/(‖m_t‖² + ξ) m_t`` (Alg. 4)."""
+
+    traced = ("q", "statistics")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
+    hyperparameters = (XI,)
 
     def __call__(self, ctx: GroupStep) -> None:
         xi = ctx.group["xi"]

@@ -210,7 +210,13 @@ class Unit:
 
     ``init_state`` adds the buffers this unit owns to a parameter's state the
     first time the parameter is stepped; ``__call__`` does the unit's work.
+    ``hyperparameters`` declares the group options the unit reads
+    (:class:`optimizers._hyperparameters.Hyperparameter`), ``constraints`` the
+    conditions that tie them together.
     """
+
+    hyperparameters: tuple[Any, ...] = ()
+    constraints: tuple[Any, ...] = ()
 
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         return {}

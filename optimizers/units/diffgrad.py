@@ -19,6 +19,14 @@ class DiffGradFriction(Unit):
     the correction). Runs after the step size has set ``ctx.directions``.
     """
 
+    traced = ("direction", "directions")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
+    traced_state_before = (("g_prev", "previous_grad"),)
+    traced_before = (("adaptive_direction", "directions"),)
+    """g_{t-1} as the friction reads it, and the step before the friction."""
+    compiled_kernel = True
+    """Its multi-tensor path has an opt-in compiled kernel (:mod:`optimizers.units.compiled`)."""
+
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         return {"previous_grad": zeros_like(param)}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from optimizers.units.context import GroupStep, Quotient, Unit
+from optimizers.units.moments import BETAS, EPS, EPS_MODE
 from optimizers.units.update import bias_corrections, divide_where_positive
 
 
@@ -16,6 +17,10 @@ class LayerMeanStepSize(Unit):
     ``1/(sqrt(v̂)+ε)`` before the mean. An entry with a zero denominator (ε = 0
     and no signal yet) gets step size 0, like the zero-denominator rule elsewhere.
     """
+
+    traced = ("direction", "directions")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
+    hyperparameters = (BETAS, EPS, EPS_MODE)
 
     def __call__(self, ctx: GroupStep) -> None:
         eps_outside = ctx.group["eps_mode"] in ("outside", "both")

@@ -8,7 +8,33 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from optimizers._hyperparameters import Hyperparameter
+from optimizers._validation import Choice, Interval, Pair
 from optimizers.units.context import GroupStep, Unit, zeros_like
+
+BETAS = Hyperparameter(
+    "betas",
+    Pair(Interval(0.0, 1.0, high_open=True)),
+    (0.9, 0.999),
+    "(β1, β2), the EMA rates of the first and second moments (000 Alg. 1, eqs. 5-6)",
+    # β < 1/2, where 1 - (1 - β) is not β in floating point.
+    examples=((0.0, 0.5), (1e-16, 1e-16)),
+)
+EPS = Hyperparameter(
+    "eps",
+    Interval(0.0),
+    1e-8,
+    "ε ≥ 0, the constant that keeps denominators positive",
+    examples=(0.0,),
+)
+EPS_MODES = ("outside", "inside", "both")
+EPS_MODE = Hyperparameter(
+    "eps_mode",
+    Choice(EPS_MODES),
+    "outside",
+    "where ε goes: after the root (000 Alg. 1), into v_t each step (004 eq. 8), or both "
+    "(004 eqs. 6-7)",
+)
 
 
 def ema_(average: Tensor, value: Tensor, beta: float) -> None:
@@ -37,6 +63,8 @@ def foreach_ema_(averages: list[Tensor], values: list[Tensor], beta: float) -> N
 class FirstMoment(Unit):
     """``m_t = β1 m_{t-1} + (1-β1) x_t`` with x_t the gradient or AdaNorm's s_t (eq. 5)."""
 
+    hyperparameters = (BETAS,)
+
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         return {"exp_avg": zeros_like(param)}
 
@@ -54,6 +82,9 @@ class FirstMoment(Unit):
 class GradientSquare(Unit):
     """Adam's statistic ``q_t = g_t²`` (Alg. 1)."""
 
+    traced = ("q", "statistics")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
+
     def __call__(self, ctx: GroupStep) -> None:
         inputs = ctx.squared_inputs()
         if ctx.foreach:
@@ -67,6 +98,9 @@ class BeliefResidualSquare(Unit):
 
     Must run after :class:`FirstMoment`.
     """
+
+    traced = ("q", "statistics")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
 
     def __call__(self, ctx: GroupStep) -> None:
         averages = [state["exp_avg"] for state in ctx.states]
@@ -89,6 +123,8 @@ class SecondMoment(Unit):
     ``‖g_t(w_i)‖²``). The buffer keeps a shape that broadcasts against θ.
     ``eps_mode`` "inside" or "both" adds ε to v_t on every step (004 eqs. 6, 8, 11, 14).
     """
+
+    hyperparameters = (BETAS, EPS, EPS_MODE)
 
     def __init__(self, reduction: Reduction = "elementwise") -> None:
         self.reduction = reduction

@@ -5,7 +5,17 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from optimizers._hyperparameters import Hyperparameter
+from optimizers._validation import Flag, Interval, Optional
 from optimizers.units.context import GroupStep, Unit
+
+VECTORWISE = Hyperparameter(
+    "vectorwise",
+    Optional(Flag()),
+    None,
+    "which tensors are sets of weight vectors (003 Alg. 1); None: those with ndim ≥ 2",
+    examples=(False,),  # True fails on 0-d tensors, which have no rows
+)
 
 
 def as_rows(x: Tensor) -> Tensor:
@@ -20,6 +30,9 @@ class TangentProjection(Unit):
     vector along the sphere. ``applies(ctx, i)`` says which tensors are weight
     vector sets; the others keep their gradient.
     """
+
+    traced = ("g", "grads")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
 
     def __init__(self, applies) -> None:
         self.applies = applies
@@ -56,6 +69,16 @@ def _into(ctx: GroupStep, i: int, g: Tensor) -> dict[str, Tensor]:
 class ScalarSetRate(Unit):
     """ND-Adam's second learning rate α^s for the tensors updated by plain Adam
     (``scalar_lr``; ``None`` means the same rate as the weight vectors)."""
+
+    hyperparameters = (
+        Hyperparameter(
+            "scalar_lr",
+            Optional(Interval(0.0)),
+            None,
+            "α^s, the rate of the tensors Adam updates (003 Alg. 1); None: lr",
+            examples=(0.05,),
+        ),
+    )
 
     def __init__(self, applies) -> None:
         self.applies = applies

@@ -6,7 +6,10 @@ import math
 
 import torch
 
+from optimizers._hyperparameters import Hyperparameter
+from optimizers._validation import Flag, Interval
 from optimizers.units.context import GroupStep, Quotient, Scalar, Unit
+from optimizers.units.moments import BETAS, EPS, EPS_MODE
 from optimizers.units.update import bias_corrections, divide_where_positive
 
 
@@ -36,6 +39,28 @@ class RectifiedStep(Unit):
     *uncorrected* v_t, as in Alg. 5 and torch (with ``eps_mode="inside"`` ε only
     enters v_t).
     """
+
+    traced = ("direction", "directions")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
+    hyperparameters = (
+        BETAS,
+        EPS,
+        EPS_MODE,
+        Hyperparameter(
+            "rectify_threshold",
+            Interval(4.0, low_open=True),
+            5.0,
+            "the threshold on ρ_t above which the step is rectified (001 Alg. 5: ρ_t ≥ 5); "
+            "> 4 so that r_t is real",
+            examples=(6.5,),
+        ),
+        Hyperparameter(
+            "threshold_inclusive",
+            Flag(),
+            True,
+            "ρ_t ≥ threshold (Alg. 5) or ρ_t > threshold (torch's RAdam)",
+        ),
+    )
 
     def __call__(self, ctx: GroupStep) -> None:
         beta2 = ctx.group["betas"][1]

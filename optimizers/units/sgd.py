@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from optimizers._hyperparameters import Constraint, Hyperparameter
+from optimizers._validation import Flag, Interval
 from optimizers.units.context import GroupStep, Unit
 
 
@@ -10,6 +12,29 @@ class HeavyBallMomentum(Unit):
 
     With ``nesterov`` the direction is ``g + μ buf``.
     """
+
+    traced = ("direction", "directions")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
+    hyperparameters = (
+        Hyperparameter(
+            "momentum", Interval(0.0, 1.0, high_open=True), 0.9, "μ ∈ [0, 1) (torch's SGD)", (0.0,)
+        ),
+        Hyperparameter(
+            "dampening",
+            Interval(0.0, 1.0),
+            0.0,
+            "the gradient enters with weight 1 - dampening",
+            (0.5,),
+        ),
+        Hyperparameter("nesterov", Flag(), False, "Nesterov's look-ahead direction g + μ buf"),
+    )
+    constraints = (
+        Constraint(
+            ("nesterov", "momentum", "dampening"),
+            lambda o: not o["nesterov"] or (o["momentum"] > 0 and o["dampening"] == 0),
+            "nesterov requires momentum > 0 and dampening = 0",
+        ),
+    )
 
     def __call__(self, ctx: GroupStep) -> None:
         mu = ctx.group["momentum"]

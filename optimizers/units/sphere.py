@@ -5,7 +5,24 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from optimizers._hyperparameters import Hyperparameter
+from optimizers._validation import Flag, Interval, Optional
 from optimizers.units.context import GroupStep, Unit, by_kind
+
+SPHERE = Hyperparameter(
+    "sphere",
+    Optional(Flag()),
+    None,
+    "which tensors AdaRem-S keeps on a sphere (002 Alg. 2); None: those with ndim ≥ 2",
+    examples=(True, False),
+)
+RADIUS = Hyperparameter(
+    "radius",
+    Optional(Interval(0.0, low_open=True)),
+    None,
+    "R > 0, the sphere's radius (002 Alg. 2); None: each tensor's norm at construction",
+    examples=(2.5,),
+)
 
 
 def retract(x: Tensor, radius: Tensor | float, rows: bool) -> None:
@@ -34,6 +51,8 @@ class SphereRetraction(Unit):
     def __init__(self, applies, rows: bool) -> None:
         self.applies = applies
         self.rows = rows
+        # A whole tensor lies on a sphere of radius R, a group option; rows on unit spheres.
+        self.hyperparameters = () if rows else (RADIUS,)
 
     def __call__(self, ctx: GroupStep) -> None:
         chosen = [i for i in range(len(ctx.params)) if self.applies(ctx, i)]

@@ -7,6 +7,7 @@ import math
 import torch
 
 from optimizers.units.context import GroupStep, Quotient, Unit
+from optimizers.units.moments import BETAS, EPS, EPS_MODE
 
 
 def bias_corrections(ctx: GroupStep, i: int) -> tuple[float, float]:
@@ -23,6 +24,10 @@ class AdaptiveStep(Unit):
     "both" (AdaBelief, 004 eq. 7). Where the denominator is exactly zero (only
     with ε = 0 and an all-zero history, so m is zero too) the step is zero.
     """
+
+    traced = ("direction", "directions")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
+    hyperparameters = (BETAS, EPS, EPS_MODE)
 
     def __call__(self, ctx: GroupStep) -> None:
         eps_outside = ctx.group["eps_mode"] in ("outside", "both")

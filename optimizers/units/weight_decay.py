@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from optimizers._hyperparameters import Hyperparameter
+from optimizers._validation import Flag, Interval
 from optimizers.units.context import GroupStep, Unit
 
 
@@ -14,6 +16,19 @@ class WeightDecay(Unit):
     an optimizer exempt tensors (ND-Adam's unit-norm weight vectors, for which
     decay is meaningless).
     """
+
+    traced = ("g", "grads")
+    """What the invariant runners record after this unit: (trace key, context field, ...)."""
+    hyperparameters = (
+        Hyperparameter("weight_decay", Interval(0.0), 0.0, "the decay rate wd ≥ 0", (0.1,)),
+        Hyperparameter(
+            "decoupled_weight_decay",
+            Flag(),
+            False,
+            "θ ← θ(1 - rate·wd) (AdamW; AdaRem Alg. 1) instead of g ← g + wd·θ",
+            alongside={"weight_decay": 0.1},
+        ),
+    )
 
     def __init__(self, applies=None) -> None:
         self.applies = applies
