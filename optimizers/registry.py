@@ -86,6 +86,10 @@ class InvalidInput:
         return f"{self.kwargs}->{self.error.__name__}"
 
 
+UNIT_ROWS, INITIAL_NORM = "unit rows", "initial norm"
+"""The two sphere constraints of :attr:`OptimizerSpec.sphere`."""
+
+
 @dataclass(frozen=True)
 class OptimizerSpec:
     """What the suite knows about one optimizer."""
@@ -101,8 +105,11 @@ class OptimizerSpec:
     scale_invariant: bool = False
     """GEN-1: with ε = 0 the step is unchanged when every gradient is multiplied by c > 0
     (every statistic homogeneous). Not RAdam: below the threshold it steps by lr·m̂."""
-    sphere: bool = False
-    """Parameters are constrained to a sphere (ND-Adam's rows, AdaRem-S's tensors)."""
+    sphere: str | None = None
+    """What a sphere constraint keeps, if the method has one: ``UNIT_ROWS`` (ND-Adam, 003
+    Alg. 1: each weight vector, a row of θ.reshape(out, -1), on the unit sphere from
+    construction on) or ``INITIAL_NORM`` (AdaRem-S, 002 Alg. 2: each sphere tensor at its
+    initial norm). Tensors of ndim ≥ 2 by default in both."""
     reference_class: type | None = None
     """The float64 reference; ``None``: ``optimizers.reference.REFERENCES[name]``."""
     reference_direction: Callable[[Any, dict[str, list], int], np.ndarray] = adam_direction
@@ -230,7 +237,7 @@ REGISTRY: dict[str, OptimizerSpec] = {
             AdaRemS,
             "AdaRem (002)",
             "002 Alg. 2",
-            sphere=True,
+            sphere=INITIAL_NORM,
             reference_direction=modulated_direction,
         ),
         OptimizerSpec(
@@ -239,7 +246,7 @@ REGISTRY: dict[str, OptimizerSpec] = {
             "ND-Adam (003)",
             "003 Alg. 1",
             layerwise=True,
-            sphere=True,
+            sphere=UNIT_ROWS,
             reference_direction=ndadam_direction,
         ),
         OptimizerSpec("AdamL", AdamL, _AIDA, "004 Alg. 1", layerwise=True, scale_invariant=True),

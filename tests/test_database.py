@@ -12,15 +12,19 @@ from pathlib import Path
 import pytest
 import torch
 
-from invariants.conformance.checks import SCALE_INVARIANT
-from optimizers.registry import REGISTRY, specs
+from optimizers.registry import INITIAL_NORM, REGISTRY, UNIT_ROWS, specs
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_capability_flags() -> None:
-    assert {s.name for s in specs() if s.scale_invariant} == SCALE_INVARIANT
-    assert {s.name for s in specs() if s.sphere} == {"NDAdam", "AdaRemS"}
+    assert {s.name for s in specs() if s.scale_invariant} == {
+        "Adam", "AdamW", "AdamNorm", "AdaBelief", "AdaBeliefNorm",
+        "AdamL", "AdaBeliefL", "LAdam", "LAdaBelief",
+    }  # fmt: skip
+    assert {s.name: s.sphere for s in specs() if s.sphere} == {
+        "NDAdam": UNIT_ROWS, "AdaRemS": INITIAL_NORM,
+    }  # fmt: skip
     assert {s.name for s in specs() if s.compiled} == {"DiffGrad", "DiffGradNorm"}
     assert all(s.foreach for s in specs())
     assert {s.name for s in specs() if s.layerwise} >= {"NDAdam", "AdamL", "LAdam", "Aida"}

@@ -51,7 +51,7 @@ from invariants.conformance.trajectory import (
     run_reference,
     run_target,
 )
-from optimizers.registry import REGISTRY
+from optimizers.registry import REGISTRY, UNIT_ROWS
 
 FLOAT64_TOLERANCE = 1e-10
 """Relative to max(|θ|, 1). Independent float64 implementations of these methods agree
@@ -69,14 +69,6 @@ it again on a vector already of unit norm may move it by an ulp or two: the roun
 allows this much, and no more, when rebuilding the optimizer moved the parameters."""
 
 PASS, OPEN, FAIL, NOT_APPLICABLE = "pass", "open-choice", "fail", "not-applicable"
-
-SCALE_INVARIANT = {
-    "Adam", "AdamW", "AdamNorm", "AdaBelief", "AdaBeliefNorm",
-    "AdamL", "AdaBeliefL", "LAdam", "LAdaBelief",
-}  # fmt: skip
-"""Methods whose step is unchanged when every gradient is multiplied by c > 0 and ε = 0
-(GEN-1 for Adam; the same algebra for the others: every statistic is homogeneous).
-Not RAdam: while ρ_t < 5 it steps by lr·m̂_t, which scales with g (Alg. 5)."""
 
 
 @dataclass
@@ -638,7 +630,7 @@ def _zero_first_step(target: Target, steps: int, name: str = "", kind: str = "")
     overrides = {"weight_decay": 0.0} if target.accepts("weight_decay") else {}
     base = scenarios.battery(2)
     params = base.params
-    if target.method == "NDAdam":  # starts its weight vectors on the unit sphere (Alg. 1)
+    if REGISTRY[target.method].sphere == UNIT_ROWS:  # starts its rows on the sphere (003 Alg. 1)
         params = tuple(_unit_rows(p) if p.ndim >= 2 else p for p in params)
     scenario = Scenario(
         params=params,
@@ -664,7 +656,8 @@ def _zero_first_step(target: Target, steps: int, name: str = "", kind: str = "")
 
 def _scale_invariance(target: Target, steps: int, name: str = "", kind: str = "") -> CheckResult:
     """GEN-1: with ε = 0, multiplying every gradient by c > 0 leaves the steps unchanged."""
-    if target.method not in SCALE_INVARIANT or not target.accepts("eps"):
+    # GEN-1's algebra (optimizers.registry: OptimizerSpec.scale_invariant).
+    if not REGISTRY[target.method].scale_invariant or not target.accepts("eps"):
         return CheckResult(name, kind, NOT_APPLICABLE, f"{target.method} is not scale invariant")
     overrides: dict[str, Any] = {"eps": 0.0}
     if target.accepts("weight_decay"):
@@ -693,18 +686,19 @@ def _scale_invariance(target: Target, steps: int, name: str = "", kind: str = ""
 def _norm_preserved(target: Target, steps: int, name: str = "", kind: str = "") -> CheckResult:
     """ND-1 / AR-4: ND-Adam keeps each weight vector at unit norm, AdaRem-S each
     sphere tensor at its initial norm."""
-    if target.method not in ("NDAdam", "AdaRemS"):
+    sphere = REGISTRY[target.method].sphere
+    if sphere is None:
         return CheckResult(name, kind, NOT_APPLICABLE, "no sphere constraint in this method")
     scenario = scenarios.battery(min(steps, 30))
     params = list(scenario.params)
-    if target.method == "NDAdam":
+    if sphere == UNIT_ROWS:
         params = [_unit_rows(p) if p.ndim >= 2 else p for p in params]
     traj = run_target(target, Scenario(tuple(params), scenario.gradients))
     for t, step in enumerate(traj):
         for i, (p, p0) in enumerate(zip(step, params, strict=True)):
             if p.ndim < 2:
                 continue
-            if target.method == "NDAdam":
+            if sphere == UNIT_ROWS:
                 norms, wanted = np.linalg.norm(p.reshape(p.shape[0], -1), axis=1), 1.0
             else:
                 norms, wanted = np.linalg.norm(p), np.linalg.norm(p0)
