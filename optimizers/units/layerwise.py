@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from optimizers.units.context import GroupStep, Quotient, Unit
+from optimizers.units.context import GroupStep, Quotient, Unit, widened
 from optimizers.units.update import bias_corrections, divide_where_positive
 
 
@@ -15,18 +15,19 @@ class LayerMeanStepSize(Unit):
     is added here; with ``eps_mode`` "outside"/"both" the elementwise sizes are
     ``1/(sqrt(v̂)+ε)`` before the mean. An entry with a zero denominator (ε = 0
     and no signal yet) gets step size 0, like the zero-denominator rule elsewhere.
+    float16/bfloat16 sizes are formed in float32 (``v̂`` overflows float16 on step 1).
     """
 
     def __call__(self, ctx: GroupStep) -> None:
         eps_outside = ctx.group["eps_mode"] in ("outside", "both")
         eps = ctx.group["eps"]
-        if ctx.foreach and eps > 0:
+        if ctx.foreach and eps > 0 and not ctx.reduced_precision:
             self._multi_tensor(ctx, eps if eps_outside else 0.0)
             return
         directions = []
         for i, state in enumerate(ctx.states):
             bc1, bc2 = bias_corrections(ctx, i)
-            root = (state["exp_avg_sq"] / bc2).sqrt_()
+            root = (widened(state["exp_avg_sq"]) / bc2).sqrt_()
             if eps_outside:
                 root.add_(eps)
             sizes = divide_where_positive(torch.ones_like(root), root, guard=eps == 0)

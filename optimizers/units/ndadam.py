@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -9,8 +11,12 @@ from optimizers.units.context import GroupStep, Unit
 
 
 def as_rows(x: Tensor) -> Tensor:
-    """View a weight tensor as its weight vectors: one row per output unit."""
-    return x.reshape(x.shape[0], -1)
+    """View a weight tensor as its weight vectors: one row per output unit.
+
+    The row length is spelled out rather than ``-1``, which is ambiguous (and
+    refused) for a tensor with no rows.
+    """
+    return x.reshape(x.shape[0], math.prod(x.shape[1:]))
 
 
 class TangentProjection(Unit):
@@ -35,13 +41,23 @@ class TangentProjection(Unit):
                 # workspace: two passes where the lines below take four.
                 n, width = rows.shape
                 radial = torch.bmm(grad_rows.reshape(n, 1, width), rows.reshape(n, width, 1))
+                _saturate(radial)
                 tangent = torch.addcmul(
                     grad_rows, rows, radial.reshape(n, 1), value=-1.0, **_into(ctx, i, g)
                 )
-                ctx.grads[i] = tangent.reshape(g.shape)
+                ctx.grads[i] = _saturate(tangent).reshape(g.shape)
                 continue
-            radial = (grad_rows * rows).sum(dim=1, keepdim=True)
-            ctx.grads[i] = (grad_rows - radial * rows).reshape(g.shape)
+            radial = _saturate((grad_rows * rows).sum(dim=1, keepdim=True))
+            ctx.grads[i] = _saturate(grad_rows - radial * rows).reshape(g.shape)
+
+
+def _saturate(x: Tensor) -> Tensor:
+    # ḡ·w, and ḡ - (ḡ·w)w, of a gradient near the dtype's maximum can overflow
+    # though ḡ and w are finite. Held at ±max they stay finite (the spike's
+    # g² overflows v_t, so its step is zero, as torch's Adam takes), where ∞
+    # would make m_t infinite and the next step ∞/∞ = NaN. Finite values pass.
+    limit = torch.finfo(x.dtype).max
+    return x.clamp_(-limit, limit)
 
 
 def _into(ctx: GroupStep, i: int, g: Tensor) -> dict[str, Tensor]:

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from optimizers.units.context import GroupStep, Unit, by_kind
+from optimizers.units.ndadam import as_rows
 
 
 def retract(x: Tensor, radius: Tensor | float, rows: bool) -> None:
@@ -14,7 +15,7 @@ def retract(x: Tensor, radius: Tensor | float, rows: bool) -> None:
     A zero vector has no direction and is left as it is.
     """
     if rows:
-        norms = torch.linalg.vector_norm(x.reshape(x.shape[0], -1), dim=1)
+        norms = torch.linalg.vector_norm(as_rows(x), dim=1)
         norms = norms.reshape((x.shape[0],) + (1,) * (x.ndim - 1))
     else:
         norms = torch.linalg.vector_norm(x)

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from optimizers.units.context import GroupStep, Quotient, Unit
+from optimizers.units.context import GroupStep, Quotient, Unit, widened
 
 
 def bias_corrections(ctx: GroupStep, i: int) -> tuple[float, float]:
@@ -27,7 +27,7 @@ class AdaptiveStep(Unit):
     def __call__(self, ctx: GroupStep) -> None:
         eps_outside = ctx.group["eps_mode"] in ("outside", "both")
         eps = ctx.group["eps"]
-        if ctx.foreach and eps > 0:
+        if ctx.foreach and eps > 0 and not ctx.reduced_precision:
             # eps > 0 keeps every denominator positive (ε after the root, or ε in
             # v_t on every step), so the zero-denominator guard is not needed.
             self._multi_tensor(ctx, eps if eps_outside else 0.0)
@@ -35,10 +35,11 @@ class AdaptiveStep(Unit):
         directions = []
         for state, (bc1, bc2) in zip(ctx.states, ctx.bias_corrections, strict=True):
             m, v = state["exp_avg"], state["exp_avg_sq"]
-            denominator = (v / bc2).sqrt_()
+            # Widened: a float16 v/(1-β2^t) overflows on the first step (v = 90, 1-β2 = 1e-3).
+            denominator = (widened(v) / bc2).sqrt_()
             if eps_outside:
                 denominator.add_(eps)
-            directions.append(divide_where_positive(m / bc1, denominator, guard=eps == 0))
+            directions.append(divide_where_positive(widened(m) / bc1, denominator, guard=eps == 0))
         ctx.directions = directions
 
     @staticmethod
