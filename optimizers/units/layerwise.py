@@ -30,7 +30,7 @@ class LayerMeanStepSize(Unit):
             root = (widened(state["exp_avg_sq"]) / bc2).sqrt_()
             if eps_outside:
                 root.add_(eps)
-            sizes = divide_where_positive(torch.ones_like(root), root, guard=eps == 0)
+            sizes = divide_where_positive(torch.ones_like(root), root, guard=not ctx.positive_in_every_dtype(eps))
             layer_step = sizes.mean()
             directions.append(state["exp_avg"] * (layer_step / bc1))
         ctx.directions = directions

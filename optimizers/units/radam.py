@@ -56,7 +56,7 @@ class RectifiedStep(Unit):
                     denominator.add_(eps)
                 scale = rectification(beta2, ctx.steps[i]) / bc1
                 directions.append(
-                    divide_where_positive(widened(m) * scale, denominator, guard=eps == 0)
+                    divide_where_positive(widened(m) * scale, denominator, guard=not ctx.positive_in_every_dtype(eps))
                 )
             else:
                 directions.append(widened(m) / bc1)

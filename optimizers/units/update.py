@@ -39,7 +39,7 @@ class AdaptiveStep(Unit):
             denominator = (widened(v) / bc2).sqrt_()
             if eps_outside:
                 denominator.add_(eps)
-            directions.append(divide_where_positive(widened(m) / bc1, denominator, guard=eps == 0))
+            directions.append(divide_where_positive(widened(m) / bc1, denominator, guard=not ctx.positive_in_every_dtype(eps)))
         ctx.directions = directions
 
     @staticmethod
