@@ -24,13 +24,15 @@ class LayerMeanStepSize(Unit):
         if ctx.foreach and eps > 0 and not ctx.reduced_precision:
             self._multi_tensor(ctx, eps if eps_outside else 0.0)
             return
+        # ε that rounds to 0 in a tensor's dtype (1e-8 in float16) guards nothing.
+        guard = not ctx.positive_in_every_dtype(eps)
         directions = []
         for i, state in enumerate(ctx.states):
             bc1, bc2 = bias_corrections(ctx, i)
             root = (widened(state["exp_avg_sq"]) / bc2).sqrt_()
             if eps_outside:
                 root.add_(eps)
-            sizes = divide_where_positive(torch.ones_like(root), root, guard=not ctx.positive_in_every_dtype(eps))
+            sizes = divide_where_positive(torch.ones_like(root), root, guard=guard)
             layer_step = sizes.mean()
             directions.append(state["exp_avg"] * (layer_step / bc1))
         ctx.directions = directions

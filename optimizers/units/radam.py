@@ -46,6 +46,8 @@ class RectifiedStep(Unit):
         if ctx.foreach and eps > 0 and not ctx.reduced_precision:
             self._multi_tensor(ctx, threshold, inclusive, eps if eps_outside else 0.0)
             return
+        # ε that rounds to 0 in a tensor's dtype (1e-8 in float16) guards nothing.
+        guard = not ctx.positive_in_every_dtype(eps)
         directions = []
         for i, state in enumerate(ctx.states):
             bc1, _ = bias_corrections(ctx, i)
@@ -56,7 +58,7 @@ class RectifiedStep(Unit):
                     denominator.add_(eps)
                 scale = rectification(beta2, ctx.steps[i]) / bc1
                 directions.append(
-                    divide_where_positive(widened(m) * scale, denominator, guard=not ctx.positive_in_every_dtype(eps))
+                    divide_where_positive(widened(m) * scale, denominator, guard=guard)
                 )
             else:
                 directions.append(widened(m) / bc1)

@@ -32,6 +32,8 @@ class AdaptiveStep(Unit):
             # v_t on every step), so the zero-denominator guard is not needed.
             self._multi_tensor(ctx, eps if eps_outside else 0.0)
             return
+        # ε that rounds to 0 in a tensor's dtype (1e-8 in float16) guards nothing.
+        guard = not ctx.positive_in_every_dtype(eps)
         directions = []
         for state, (bc1, bc2) in zip(ctx.states, ctx.bias_corrections, strict=True):
             m, v = state["exp_avg"], state["exp_avg_sq"]
@@ -39,7 +41,7 @@ class AdaptiveStep(Unit):
             denominator = (widened(v) / bc2).sqrt_()
             if eps_outside:
                 denominator.add_(eps)
-            directions.append(divide_where_positive(widened(m) / bc1, denominator, guard=not ctx.positive_in_every_dtype(eps)))
+            directions.append(divide_where_positive(widened(m) / bc1, denominator, guard=guard))
         ctx.directions = directions
 
     @staticmethod
@@ -71,8 +73,8 @@ def divide_where_positive(
 ) -> torch.Tensor:
     """``numerator / denominator``, and 0 where the denominator is 0 when ``guard`` is set.
 
-    The guard is only needed when ε = 0 (otherwise denominators are ≥ ε > 0), so
-    the common path pays nothing for it.
+    The guard is only needed when ε is 0 in the tensor's dtype (otherwise
+    denominators are ≥ ε > 0), so the common path pays nothing for it.
     """
     quotient = numerator / denominator
     if guard:
