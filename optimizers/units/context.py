@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -137,8 +138,7 @@ class GroupStep:
         ε = 1e-8 rounds to 0 in float16, so a fast path that relies on ε > 0 to
         keep denominators positive must not be taken there.
         """
-        dtypes = {p.dtype for p in self.params}
-        return value > 0 and all(float(torch.tensor(value, dtype=dtype)) > 0 for dtype in dtypes)
+        return value > 0 and all(_positive_in(value, p.dtype) for p in self.params)
 
     @property
     def bias_corrections(self) -> list[tuple[float, float]]:
@@ -239,6 +239,11 @@ class GroupStep:
         differences = list(torch._foreach_sub(a, b))
         torch._foreach_mul_(differences, differences)
         return differences
+
+
+@functools.cache
+def _positive_in(value: float, dtype: torch.dtype) -> bool:
+    return value > 0 and float(torch.tensor(value, dtype=dtype)) > 0
 
 
 def _entry(arg: Any, i: int) -> Any:
