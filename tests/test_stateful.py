@@ -62,10 +62,25 @@ MID_RUN_VALUES: dict[str, tuple[Any, ...]] = {
     "lam": (0.9, 0.999, 1.0),
     "xi": (0.0, 1e-20, 1e-8),
     "K": (0, 1, 2, 3),
+    "betas": ((0.9, 0.999), (0.8, 0.99), (0.95, 0.9999)),
 }
 """Group options that may change between steps, with values inside their domains.
-An option is changed only where both the torch group and the reference have it
-(the reference stores each option under the same name)."""
+An option is changed only where both the torch group and the reference have it."""
+
+REFERENCE_NAMES: dict[str, tuple[str, ...]] = {"betas": ("beta1", "beta2")}
+"""Where the reference stores an option under other names (one per component);
+every other option has the same name on both sides."""
+
+
+def reference_names(option: str) -> tuple[str, ...]:
+    return REFERENCE_NAMES.get(option, (option,))
+
+
+def set_on_reference(reference: Any, option: str, value: Any) -> None:
+    names = reference_names(option)
+    values = value if len(names) > 1 else (value,)
+    for name, component in zip(names, values, strict=True):
+        setattr(reference, name, component)
 
 
 class OptimizerMachine(RuleBasedStateMachine):
@@ -144,18 +159,22 @@ class OptimizerMachine(RuleBasedStateMachine):
     def change_option(self, data: st.DataObject) -> None:
         g = data.draw(st.integers(0, len(self.references) - 1), label="group")
         group, reference = self.optimizer.param_groups[g], self.references[g]
-        options = sorted(o for o in MID_RUN_VALUES if o in group and hasattr(reference, o))
+        options = sorted(
+            o
+            for o in MID_RUN_VALUES
+            if o in group and all(hasattr(reference, n) for n in reference_names(o))
+        )
         option = data.draw(st.sampled_from(options), label="option")
         value = data.draw(st.sampled_from(MID_RUN_VALUES[option]), label="value")
         group[option] = value
-        setattr(reference, option, value)
+        set_on_reference(reference, option, value)
 
     @rule(data=st.data())
     def change_learning_rate(self, data: st.DataObject) -> None:
         g = data.draw(st.integers(0, len(self.references) - 1), label="group")
         lr = data.draw(st.sampled_from(MID_RUN_VALUES["lr"]), label="lr")
         self.optimizer.param_groups[g]["lr"] = lr
-        self.references[g].lr = lr
+        set_on_reference(self.references[g], "lr", lr)
 
     @rule()
     def round_trip_state_dict(self) -> None:
