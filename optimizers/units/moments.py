@@ -48,14 +48,16 @@ def keep_overflow_(square: Tensor) -> None:
     torch.nan_to_num_(square, nan=math.inf, posinf=math.inf)
 
 
-def saturate_(magnitude: Tensor) -> None:
-    """Hold a nonnegative running magnitude (AdaNorm's e_t) at its dtype's largest value.
+def saturate_(x: Tensor) -> Tensor:
+    """Hold ``x`` within its dtype's finite range, ±∞ at ±max, in place; returns ``x``.
 
-    e_t multiplies the gradient (s_t = g_t·e_t/‖g_t‖): at ∞ it would turn every
-    later s_t into ∞ or NaN for good; at the largest finite value it decays
-    again with γ. Finite values pass unchanged.
+    For quantities formed from finite values that may still overflow and that
+    must stay finite to be used again: AdaNorm's e_t (at ∞ every later
+    s_t = g_t·e_t/‖g_t‖ would be ∞ or NaN for good; at the largest value it
+    decays with γ) and ND-Adam's radial part and tangent. NaN, which only an
+    ∞ - ∞ could have produced, reads as +max. Finite values pass unchanged.
     """
-    torch.nan_to_num_(magnitude, nan=torch.finfo(magnitude.dtype).max)
+    return torch.nan_to_num_(x, nan=torch.finfo(x.dtype).max)
 
 
 def wide_ema_(average: Tensor, value: Tensor, beta: float) -> None:

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from optimizers.units.context import GroupStep, Unit
+from optimizers.units.moments import saturate_
 
 
 def as_rows(x: Tensor) -> Tensor:
@@ -41,23 +42,17 @@ class TangentProjection(Unit):
                 # workspace: two passes where the lines below take four.
                 n, width = rows.shape
                 radial = torch.bmm(grad_rows.reshape(n, 1, width), rows.reshape(n, width, 1))
-                _saturate(radial)
+                # ḡ·w and ḡ - (ḡ·w)w of a gradient near the dtype's maximum can
+                # overflow though ḡ and w are finite: held at ±max, the tangent stays
+                # finite (the spike's g² makes v_t ∞, so its step is 0, as in torch).
+                saturate_(radial)
                 tangent = torch.addcmul(
                     grad_rows, rows, radial.reshape(n, 1), value=-1.0, **_into(ctx, i, g)
                 )
-                ctx.grads[i] = _saturate(tangent).reshape(g.shape)
+                ctx.grads[i] = saturate_(tangent).reshape(g.shape)
                 continue
-            radial = _saturate((grad_rows * rows).sum(dim=1, keepdim=True))
-            ctx.grads[i] = _saturate(grad_rows - radial * rows).reshape(g.shape)
-
-
-def _saturate(x: Tensor) -> Tensor:
-    # ḡ·w, and ḡ - (ḡ·w)w, of a gradient near the dtype's maximum can overflow
-    # though ḡ and w are finite. Held at ±max they stay finite (the spike's
-    # g² overflows v_t, so its step is zero, as torch's Adam takes), where ∞
-    # would make m_t infinite and the next step ∞/∞ = NaN. Finite values pass.
-    limit = torch.finfo(x.dtype).max
-    return x.clamp_(-limit, limit)
+            radial = saturate_((grad_rows * rows).sum(dim=1, keepdim=True))
+            ctx.grads[i] = saturate_(grad_rows - radial * rows).reshape(g.shape)
 
 
 def _into(ctx: GroupStep, i: int, g: Tensor) -> dict[str, Tensor]:
