@@ -102,6 +102,8 @@ class GroupStep:
     pending: Quotient | None = None
     """The step in unevaluated form (multi-tensor paths), or ``None``."""
     _directions: list[Tensor] = field(default_factory=list)
+    _slots: list[dict[str, Tensor]] | None = None
+    """Each parameter's workspace entry, looked up once per step (weak-keyed lookups cost µs)."""
 
     @property
     def directions(self) -> list[Tensor]:
@@ -163,8 +165,9 @@ class GroupStep:
 
     def buffer(self, slot: str, i: int) -> Tensor:
         """The scratch tensor of ``slot`` for parameter ``i`` (see :meth:`buffers`)."""
-        p = self.params[i]
-        slots = self.workspace.setdefault(p, {})
+        if self._slots is None:
+            self._slots = [self.workspace.setdefault(p, {}) for p in self.params]
+        p, slots = self.params[i], self._slots[i]
         buffer = slots.get(slot)
         if (
             buffer is None
