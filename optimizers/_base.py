@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
+from torch.utils.weak import WeakIdKeyDictionary
 
 from optimizers import _hyperparameters as hp
 from optimizers._state_compat import compatible_state, recipe_identity
@@ -85,9 +86,7 @@ class RecipeOptimizer(torch.optim.Optimizer):
         super().__init__(params, defaults)
         self.on_nonfinite = on_nonfinite
         self.skipped_steps = 0
-        # Scratch buffers of the multi-tensor paths (GroupStep.buffers); not state,
-        # so neither state_dict nor pickling carries them.
-        self._workspace: dict[Tensor, dict[str, Tensor]] = {}
+        self._workspace = _new_workspace()
 
     def _from_signature(self, arguments: dict[str, Any]) -> None:
         """``RecipeOptimizer.__init__`` from an explicit signature's ``locals()``."""
@@ -100,7 +99,7 @@ class RecipeOptimizer(torch.optim.Optimizer):
         super().__setstate__(state)
         self.__dict__.setdefault("on_nonfinite", "raise")
         self.__dict__.setdefault("skipped_steps", 0)
-        self.__dict__.setdefault("_workspace", {})
+        self.__dict__["_workspace"] = _new_workspace()
         self.__dict__.setdefault("_validated", {})
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -197,6 +196,17 @@ class RecipeOptimizer(torch.optim.Optimizer):
             start += len(grads)
         return loss
 
+    def group_state(self, group: dict[str, Any]) -> dict[str, Any]:
+        """The home of a group's group-wide quantities (AdaNorm's global norm EMA).
+
+        torch serialises per-parameter state only, so group-wide state is kept
+        in the state entry of a stable anchor: the group's first parameter,
+        whether or not it has a gradient this step. (Anchoring it on "the
+        first parameter with a gradient" restarted the EMA whenever that
+        parameter had none.) The entry round-trips through ``state_dict``.
+        """
+        return self.state[group["params"][0]]
+
     def _with_gradients(self, group: dict[str, Any]) -> tuple[list[Tensor], list[Tensor]]:
         params, grads = [], []
         for p in group["params"]:
@@ -240,10 +250,24 @@ class RecipeOptimizer(torch.optim.Optimizer):
             foreach=True if foreach is None else foreach,
             rates=[group["lr"]] * len(params),
             workspace=self._workspace,
+            group_state_of=lambda: self.group_state(group),
             grad_norms=grad_norms,
         )
         for unit in self.recipe:
             unit(ctx)
+
+
+def _new_workspace() -> WeakIdKeyDictionary:
+    """Scratch buffers of the multi-tensor paths (GroupStep.buffers), keyed by parameter.
+
+    Not state: neither ``state_dict`` nor pickling carries them. Weak keys, so
+    that the workspace never keeps a parameter alive: once a parameter is
+    gone (dropped from the optimizer and freed), its buffers go with it, and
+    the workspace holds at most one set of buffers per live parameter. (Weak
+    rather than cleared on a param-group change: torch offers no hook for a
+    parameter leaving, and a parameter still in use keeps its buffers.)
+    """
+    return WeakIdKeyDictionary()
 
 
 def _all_finite(tensors: list[Tensor]) -> tuple[bool, list[Tensor]]:

@@ -19,7 +19,7 @@ from optimizers.units import (
     TangentProjection,
     WeightDecay,
 )
-from optimizers.units.ndadam import VECTORWISE
+from optimizers.units.ndadam import VECTORWISE, as_rows
 from optimizers.units.sphere import retract
 
 _is_vector_set = NdimAtLeastTwo(VECTORWISE)
@@ -94,5 +94,5 @@ def _on_unit_sphere(p: torch.Tensor) -> bool:
     Re-normalising a unit vector can move it by an ulp, so an optimizer rebuilt
     from a checkpoint would otherwise perturb the weights it is asked to resume.
     """
-    norms = torch.linalg.vector_norm(p.reshape(p.shape[0], -1), dim=1)
+    norms = torch.linalg.vector_norm(as_rows(p), dim=1)
     return bool(torch.all((norms - 1.0).abs() <= 4 * torch.finfo(p.dtype).eps))

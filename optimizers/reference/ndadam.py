@@ -77,7 +77,8 @@ class NDAdamReference(ReferenceOptimizer):
         self.beta1, self.beta2 = check_betas(betas)
         self.eps = check_eps(eps)
         self.weight_decay = check_weight_decay(weight_decay)
-        self.scalar_lr = self.lr if scalar_lr is None else check_lr("scalar_lr", scalar_lr)
+        # None stays None: the scalar set then follows lr, also after lr changes mid-run.
+        self.scalar_lr = None if scalar_lr is None else check_lr("scalar_lr", scalar_lr)
         self.vectorwise = check_optional_bool("vectorwise", vectorwise)
         super().__init__(params)
         for p, st in zip(self.params, self.state, strict=True):
@@ -129,5 +130,6 @@ class NDAdamReference(ReferenceOptimizer):
         m_hat = m / bias_correction(self.beta1, t)
         d = np.sqrt(v / bias_correction(self.beta2, t)) + self.eps
         st["m"], st["v"] = m, v
-        self._set_param(i, theta - self.scalar_lr * divide_or_zero(m_hat, d))
+        rate = self.lr if self.scalar_lr is None else self.scalar_lr
+        self._set_param(i, theta - rate * divide_or_zero(m_hat, d))
         self._record(i, g=g, m=m, v=v, step_size=reciprocal_or_zero(d))

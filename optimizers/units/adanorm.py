@@ -9,7 +9,8 @@ from torch import Tensor
 
 from optimizers._hyperparameters import Hyperparameter
 from optimizers._validation import Choice, Interval
-from optimizers.units.context import GroupStep, Unit, by_kind
+from optimizers.units.context import GroupStep, Unit, by_kind, norm
+from optimizers.units.moments import saturate_
 
 
 class GradientNormCorrection(Unit):
@@ -24,6 +25,12 @@ class GradientNormCorrection(Unit):
     "global": one e for the whole group and one ratio for all its tensors),
     ``corrected_moments`` ("first": s feeds m only, the paper's method;
     "second": s replaces g in the second-moment statistic only; "both").
+
+    Range: norms of float16/bfloat16 tensors are accumulated in float32; e is
+    kept in the parameter's dtype and held to its finite range (a spike whose
+    norm overflows leaves e at the largest float, from which it decays, rather
+    than at ∞ for good); where e/‖g‖ itself overflows, s_t is formed as
+    ``(g/‖g‖)·e``, which has the same value and stays finite.
     """
 
     traced = ("s", "first_inputs", "square_inputs")
@@ -57,18 +64,21 @@ class GradientNormCorrection(Unit):
         gamma = ctx.group["gamma"]
         where = ctx.group["corrected_moments"]
         if ctx.foreach:
-            ratios = self._multi_tensor_ratios(ctx, gamma)
+            ratios = _in_grad_dtypes(ctx, self._multi_tensor_ratios(ctx, gamma))
             if where == "first":
                 # s_t only feeds m_t, which is updated next: a workspace buffer will do.
                 corrected = ctx.compute("work", "mul", ctx.grads, ratios)
             else:
                 corrected = [g * r for g, r in zip(ctx.grads, ratios, strict=True)]
+            _rescale_overflowed(ctx, ratios, corrected)
         else:
             if ctx.group["norm_scope"] == "global":
                 ratios = self._global_ratios(ctx, gamma)
             else:
                 ratios = self._tensor_ratios(ctx, gamma)
+            ratios = _in_grad_dtypes(ctx, ratios)
             corrected = [g * r for g, r in zip(ctx.grads, ratios, strict=True)]
+            _rescale_overflowed(ctx, ratios, corrected)
         if where in ("first", "both"):
             ctx.first_inputs = corrected
         if where in ("second", "both"):
@@ -83,18 +93,19 @@ class GradientNormCorrection(Unit):
     def _tensor_ratios(self, ctx: GroupStep, gamma: float) -> list[Tensor]:
         ratios = []
         for g, state in zip(ctx.grads, ctx.states, strict=True):
-            norm = torch.linalg.vector_norm(g)
+            g_norm = norm(g)
             ema = state["norm_ema"]
-            ema.mul_(gamma).add_((1.0 - gamma) * norm)
-            ratios.append(self._ratio(ema, norm))
+            ema.mul_(gamma).add_((1.0 - gamma) * g_norm)
+            saturate_(ema)
+            ratios.append(self._ratio(ema, g_norm))
         return ratios
 
     def _global_ratios(self, ctx: GroupStep, gamma: float) -> list[Tensor]:
-        norms = [torch.linalg.vector_norm(g) for g in ctx.grads]
-        norm = torch.linalg.vector_norm(torch.stack(norms))
-        ema = ctx.first_state.setdefault("global_norm_ema", torch.zeros_like(norm))
-        ema.mul_(gamma).add_((1.0 - gamma) * norm)
-        return [self._ratio(ema, norm)] * len(ctx.grads)
+        group_norm = _group_norm([norm(g) for g in ctx.grads])
+        ema = _global_ema(ctx, group_norm)
+        ema.mul_(gamma).add_((1.0 - gamma) * group_norm)
+        saturate_(ema)
+        return [self._ratio(ema, group_norm)] * len(ctx.grads)
 
     def _multi_tensor_ratios(self, ctx: GroupStep, gamma: float) -> list[Tensor]:
         # The same arithmetic as the two methods above, on one stacked vector of
@@ -102,16 +113,62 @@ class GradientNormCorrection(Unit):
         # the finiteness check already took where g is still the raw gradient.
         norms = ctx.norms(ctx.grads)
         if ctx.group["norm_scope"] == "global":
-            norm = torch.linalg.vector_norm(torch.stack(norms))
-            ema = ctx.first_state.setdefault("global_norm_ema", torch.zeros_like(norm))
-            ema.mul_(gamma).add_((1.0 - gamma) * norm)
-            return [self._ratio(ema, norm)] * len(ctx.grads)
+            group_norm = _group_norm(norms)
+            ema = _global_ema(ctx, group_norm)
+            ema.mul_(gamma).add_((1.0 - gamma) * group_norm)
+            saturate_(ema)
+            return [self._ratio(ema, group_norm)] * len(ctx.grads)
         ratios: list[Tensor] = [None] * len(norms)  # type: ignore[list-item]
         for indices in by_kind(norms):
             kind_norms = torch.stack([norms[i] for i in indices])
             emas = [ctx.states[i]["norm_ema"] for i in indices]
             updated = torch.stack(emas).mul_(gamma).add_((1.0 - gamma) * kind_norms)
+            saturate_(updated)
             torch._foreach_copy_(emas, list(updated.unbind()))
             for i, ratio in zip(indices, self._ratio(updated, kind_norms).unbind(), strict=True):
                 ratios[i] = ratio
         return ratios
+
+
+def _in_grad_dtypes(ctx: GroupStep, ratios: list[Tensor]) -> list[Tensor]:
+    # A float32 ratio (from a widened norm) would promote a 0-d float16 g to float32.
+    return [r.to(g.dtype) for g, r in zip(ctx.grads, ratios, strict=True)]
+
+
+def _group_norm(norms: list[Tensor]) -> Tensor:
+    """``‖(g_1, …, g_n)‖`` from the tensors' norms, in the widest of their dtypes."""
+    wide = torch.promote_types(norms[0].dtype, norms[-1].dtype)
+    for n in norms:
+        wide = torch.promote_types(wide, n.dtype)
+    return torch.linalg.vector_norm(torch.stack([n.to(wide) for n in norms]))
+
+
+def _global_ema(ctx: GroupStep, group_norm: Tensor) -> Tensor:
+    # e of the whole group lives in the group's state (its anchor parameter's
+    # state entry), in the dtype of the group's first tensor that is stepped.
+    state = ctx.group_state
+    if "global_norm_ema" not in state:
+        state["global_norm_ema"] = torch.zeros(
+            (), dtype=ctx.params[0].dtype, device=group_norm.device
+        )
+    return state["global_norm_ema"]
+
+
+def _rescale_overflowed(ctx: GroupStep, ratios: list[Tensor], corrected: list[Tensor]) -> None:
+    """Rebuild ``s = g·(e/‖g‖)`` as ``(g/‖g‖)·e`` where the ratio overflows g's dtype.
+
+    Only a tiny ‖g‖ after a spike near the dtype's maximum does that. The test
+    costs one host synchronisation per group; the rebuild happens only then.
+    """
+    in_range = [r.isfinite() for r in ratios]
+    if bool(torch.stack(in_range).all()):
+        return
+    norms = ctx.norms(ctx.grads)
+    if ctx.group["norm_scope"] == "global":
+        norms = [_group_norm(norms)] * len(norms)
+        emas = [ctx.group_state["global_norm_ema"]] * len(norms)
+    else:
+        emas = [state["norm_ema"] for state in ctx.states]
+    for i, g in enumerate(ctx.grads):
+        if not bool(in_range[i]):
+            corrected[i] = (g / norms[i]).mul_(emas[i]).to(g.dtype)

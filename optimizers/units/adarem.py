@@ -76,7 +76,7 @@ class AdaRemModulation(Unit):
             peaks = [m.abs().max() if m.numel() else m.new_zeros(()) for m in momenta]
         if ctx.group["max_scope"] == "global":
             peaks = [torch.stack(peaks).max()] * len(peaks)
-        if ctx.foreach and eps > 0:
+        if ctx.foreach and ctx.positive_in_every_dtype(eps):
             self._multi_tensor(ctx, momenta, peaks, lam, eps)
             return
         directions = []
@@ -93,7 +93,8 @@ class AdaRemModulation(Unit):
         ctx: GroupStep, momenta: list[Tensor], peaks: list[Tensor], lam: float, eps: float
     ) -> None:
         # The arithmetic of the loop above, pass by pass in two workspace buffers;
-        # ε > 0 makes every denominator positive, so the guard drops out, and the
+        # ε > 0 (in the tensors' dtype: 1e-8 is 0 in float16) makes every
+        # denominator positive, so the guard drops out, and the
         # step a ⊙ g is left to ApplyUpdate as one addcmul.
         grads = ctx.grads
         denominators = ctx.compute("work", "abs", grads)

@@ -7,7 +7,7 @@ from torch import Tensor
 
 from optimizers._hyperparameters import Hyperparameter
 from optimizers._validation import Integer, Interval
-from optimizers.units.context import GroupStep, Unit, by_kind
+from optimizers.units.context import GroupStep, Unit, by_kind, norm, widened
 
 XI = Hyperparameter(
     "xi",
@@ -19,13 +19,14 @@ XI = Hyperparameter(
 
 
 def inner(x: Tensor, y: Tensor) -> Tensor:
-    """``⟨x, y⟩`` over the whole tensor."""
-    return torch.sum(x * y)
+    """``⟨x, y⟩`` over the whole tensor, float16/bfloat16 accumulated in float32."""
+    return torch.sum(widened(x) * widened(y))
 
 
 def squared_norm(x: Tensor) -> Tensor:
-    """``‖x‖²`` over the whole tensor."""
-    return torch.linalg.vector_norm(x).square()
+    """``‖x‖²`` over the whole tensor, float16/bfloat16 accumulated in float32
+    (a float16 layer's ‖g‖² passes 65504 long before its entries overflow)."""
+    return norm(x).square()
 
 
 def ratio_or_zero(numerator: Tensor, denominator: Tensor) -> Tensor:
@@ -39,8 +40,9 @@ def ratio_or_zero(numerator: Tensor, denominator: Tensor) -> Tensor:
 
 
 def project(x: Tensor, onto: Tensor, xi: float) -> Tensor:
-    """``⟨onto, x⟩ / (‖onto‖² + ξ) · onto``: x projected onto the line of ``onto``."""
-    return onto * ratio_or_zero(inner(onto, x), squared_norm(onto) + xi)
+    """``⟨onto, x⟩ / (‖onto‖² + ξ) · onto``: x projected onto the line of ``onto``
+    (float16/bfloat16 in float32)."""
+    return widened(onto) * ratio_or_zero(inner(onto, x), squared_norm(onto) + xi)
 
 
 def projection_coefficients(
@@ -79,7 +81,7 @@ def mutual_projections(m: Tensor, g: Tensor, k: int, xi: float) -> tuple[Tensor,
         return m, g
     mu, nu = projection_coefficients(inner(m, g), squared_norm(m), squared_norm(g), k, xi)
     x, y = (g, m) if k % 2 else (m, g)
-    return x * mu, y * nu
+    return widened(x) * mu, widened(y) * nu
 
 
 class MutualProjectionResidual(Unit):
@@ -104,13 +106,13 @@ class MutualProjectionResidual(Unit):
 
     def __call__(self, ctx: GroupStep) -> None:
         k, xi = ctx.group["K"], ctx.group["xi"]
-        if ctx.foreach:
+        if ctx.foreach and not ctx.reduced_precision:
             self._multi_tensor(ctx, k, xi)
             return
         statistics = []
         for g, state in zip(ctx.squared_inputs(), ctx.states, strict=True):
             m_k, g_k = mutual_projections(state["exp_avg"], g, k, xi)
-            statistics.append((m_k - g_k).square_())
+            statistics.append((widened(m_k) - widened(g_k)).square_())
         ctx.statistics = statistics
 
     @staticmethod
@@ -141,7 +143,7 @@ class ProjectedGradientSquare(Unit):
 
     def __call__(self, ctx: GroupStep) -> None:
         xi = ctx.group["xi"]
-        if ctx.foreach:
+        if ctx.foreach and not ctx.reduced_precision:
             # One round of the recurrence gives ν = ⟨m, g⟩/(‖m‖² + ξ), g^p = ν m.
             averages = [state["exp_avg"] for state in ctx.states]
             _, nu = _coefficients(ctx, averages, ctx.squared_inputs(), 1, xi)

@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import Tensor
+
+REDUCED_PRECISION = (torch.float16, torch.bfloat16)
+"""Dtypes whose arithmetic torch carries out in float32 (its "opmath" type)."""
+
+
+def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype statistics and reductions of a ``dtype`` tensor are formed in.
+
+    float32 for float16/bfloat16, as torch's own kernels do (``addcmul`` in
+    ``torch.optim.Adam`` squares a float16 gradient in float32 before scaling
+    it by ``1-β2``, so g = 300 gives v = 90, not ∞); the dtype itself otherwise,
+    which leaves float32 and float64 arithmetic bit for bit as it is.
+    """
+    return torch.float32 if dtype in REDUCED_PRECISION else dtype
+
+
+def widened(x: Tensor) -> Tensor:
+    """``x`` in its :func:`accumulation_dtype` (``x`` itself when that is its dtype)."""
+    wide = accumulation_dtype(x.dtype)
+    return x if x.dtype == wide else x.to(wide)
+
+
+def norm(x: Tensor) -> Tensor:
+    """``‖x‖₂`` accumulated in the :func:`accumulation_dtype` (a float16 layer's norm
+    may exceed 65504 while its entries do not)."""
+    return torch.linalg.vector_norm(x, dtype=accumulation_dtype(x.dtype))
+
 
 Scalar = float | Tensor
 """A per-tensor number: a Python float, or a tensor that broadcasts against the parameter
@@ -63,13 +91,19 @@ class GroupStep:
     """The per-step statistic whose EMA is the second moment (g², (g-m)², ...)."""
     rates: list[float] = field(default_factory=list)
     """The rate per tensor (``lr`` unless a unit says otherwise, e.g. ND-Adam's scalar set)."""
-    workspace: dict[Tensor, dict[str, Tensor]] = field(default_factory=dict)
+    workspace: MutableMapping[Tensor, dict[str, Tensor]] = field(default_factory=dict)
     """Per-parameter scratch buffers that outlive the step (see :meth:`buffers`)."""
+    group_state_of: Callable[[], dict[str, Any]] = dict
+    """Returns the home of group-wide quantities (a global norm EMA); called only
+    by units that keep such state, so other optimizers add no state entry.
+    See :meth:`optimizers._base.RecipeOptimizer.group_state`."""
     grad_norms: list[Tensor | None] | None = None
     """‖param.grad‖₂ per tensor if the optimizer already computed it (its finiteness check)."""
     pending: Quotient | None = None
     """The step in unevaluated form (multi-tensor paths), or ``None``."""
     _directions: list[Tensor] = field(default_factory=list)
+    _slots: list[dict[str, Tensor]] | None = None
+    """Each parameter's workspace entry, looked up once per step (weak-keyed lookups cost µs)."""
 
     @property
     def directions(self) -> list[Tensor]:
@@ -90,10 +124,23 @@ class GroupStep:
         return self.grads if self.square_inputs is None else self.square_inputs
 
     @property
-    def first_state(self) -> dict[str, Any]:
-        """State of the group's first parameter: home of group-wide quantities
-        (a global norm EMA), because torch only serialises per-parameter state."""
-        return self.states[0]
+    def group_state(self) -> dict[str, Any]:
+        """State shared by the whole group, serialised with its anchor parameter."""
+        return self.group_state_of()
+
+    @property
+    def reduced_precision(self) -> bool:
+        """Whether some tensor is float16/bfloat16: units then form their statistics
+        tensor by tensor in float32 (:func:`widened`) instead of on the fast path."""
+        return any(p.dtype in REDUCED_PRECISION for p in self.params)
+
+    def positive_in_every_dtype(self, value: float) -> bool:
+        """Whether ``value`` stays > 0 when rounded to each parameter's dtype.
+
+        ε = 1e-8 rounds to 0 in float16, so a fast path that relies on ε > 0 to
+        keep denominators positive must not be taken there.
+        """
+        return value > 0 and all(_positive_in(value, p.dtype) for p in self.params)
 
     @property
     def bias_corrections(self) -> list[tuple[float, float]]:
@@ -118,8 +165,9 @@ class GroupStep:
 
     def buffer(self, slot: str, i: int) -> Tensor:
         """The scratch tensor of ``slot`` for parameter ``i`` (see :meth:`buffers`)."""
-        p = self.params[i]
-        slots = self.workspace.setdefault(p, {})
+        if self._slots is None:
+            self._slots = [self.workspace.setdefault(p, {}) for p in self.params]
+        p, slots = self.params[i], self._slots[i]
         buffer = slots.get(slot)
         if (
             buffer is None
@@ -135,17 +183,26 @@ class GroupStep:
 
         Where ``tensors[i]`` is still the raw ``params[i].grad``, the norm the
         optimizer's finiteness check took is reused instead of reading g again.
+        A float16/bfloat16 tensor's norm is accumulated in float32 (see
+        :func:`norm`), so it is not taken from the check, which works in the
+        tensor's own dtype.
         """
         known = self.grad_norms or [None] * len(tensors)
         norms = [
-            norm if norm is not None and x is p.grad else None
-            for norm, x, p in zip(known, tensors, self.params, strict=True)
+            known_norm
+            if known_norm is not None and x is p.grad and x.dtype not in REDUCED_PRECISION
+            else None
+            for known_norm, x, p in zip(known, tensors, self.params, strict=True)
         ]
-        missing = [i for i, norm in enumerate(norms) if norm is None]
-        if missing:
-            computed = torch._foreach_norm([tensors[i] for i in missing])
-            for i, norm in zip(missing, computed, strict=True):
-                norms[i] = norm
+        missing = [i for i, n in enumerate(norms) if n is None]
+        narrow = [i for i in missing if tensors[i].dtype in REDUCED_PRECISION]
+        wide = [i for i in missing if tensors[i].dtype not in REDUCED_PRECISION]
+        if wide:
+            computed = torch._foreach_norm([tensors[i] for i in wide])
+            for i, n in zip(wide, computed, strict=True):
+                norms[i] = n
+        for i in narrow:
+            norms[i] = norm(tensors[i])
         return norms  # type: ignore[return-value]
 
     @property
@@ -185,6 +242,11 @@ class GroupStep:
         differences = list(torch._foreach_sub(a, b))
         torch._foreach_mul_(differences, differences)
         return differences
+
+
+@functools.cache
+def _positive_in(value: float, dtype: torch.dtype) -> bool:
+    return value > 0 and float(torch.tensor(value, dtype=dtype)) > 0
 
 
 def _entry(arg: Any, i: int) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from optimizers.units.context import GroupStep, Quotient, Unit
+from optimizers.units.context import GroupStep, Quotient, Unit, widened
 from optimizers.units.moments import BETAS, EPS, EPS_MODE
 from optimizers.units.update import bias_corrections, divide_where_positive
 
@@ -16,6 +16,7 @@ class LayerMeanStepSize(Unit):
     is added here; with ``eps_mode`` "outside"/"both" the elementwise sizes are
     ``1/(sqrt(v̂)+ε)`` before the mean. An entry with a zero denominator (ε = 0
     and no signal yet) gets step size 0, like the zero-denominator rule elsewhere.
+    float16/bfloat16 sizes are formed in float32 (``v̂`` overflows float16 on step 1).
     """
 
     traced = ("direction", "directions")
@@ -25,16 +26,18 @@ class LayerMeanStepSize(Unit):
     def __call__(self, ctx: GroupStep) -> None:
         eps_outside = ctx.group["eps_mode"] in ("outside", "both")
         eps = ctx.group["eps"]
-        if ctx.foreach and eps > 0:
+        if ctx.foreach and eps > 0 and not ctx.reduced_precision:
             self._multi_tensor(ctx, eps if eps_outside else 0.0)
             return
+        # ε that rounds to 0 in a tensor's dtype (1e-8 in float16) guards nothing.
+        guard = not ctx.positive_in_every_dtype(eps)
         directions = []
         for i, state in enumerate(ctx.states):
             bc1, bc2 = bias_corrections(ctx, i)
-            root = (state["exp_avg_sq"] / bc2).sqrt_()
+            root = (widened(state["exp_avg_sq"]) / bc2).sqrt_()
             if eps_outside:
                 root.add_(eps)
-            sizes = divide_where_positive(torch.ones_like(root), root, guard=eps == 0)
+            sizes = divide_where_positive(torch.ones_like(root), root, guard=guard)
             layer_step = sizes.mean()
             directions.append(state["exp_avg"] * (layer_step / bc1))
         ctx.directions = directions

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,7 @@ from torch import Tensor
 
 from optimizers._hyperparameters import Hyperparameter
 from optimizers._validation import Choice, Interval, Pair
-from optimizers.units.context import GroupStep, Unit, zeros_like
+from optimizers.units.context import GroupStep, Unit, widened, zeros_like
 
 BETAS = Hyperparameter(
     "betas",
@@ -60,6 +61,42 @@ def foreach_ema_(averages: list[Tensor], values: list[Tensor], beta: float) -> N
         torch._foreach_add_(averages, values, alpha=1.0 - beta)
 
 
+def keep_overflow_(square: Tensor) -> None:
+    """Keep an overflowed second moment at +∞ instead of letting its EMA turn it into NaN.
+
+    A finite gradient can still overflow g² (float32 above ~1.8e19). v_t = ∞
+    then gives the step ``m/∞ = 0``, which is what ``torch.optim.Adam`` does;
+    but the next EMA, ``lerp`` = ``v + w(x - v)``, forms ∞ - ∞ = NaN, where
+    torch's ``mul_(β2).addcmul_`` keeps ∞. v ≥ 0 and gradients are checked
+    finite, so NaN here can only be that ∞ - ∞ and is put back to +∞. Finite
+    values pass unchanged (one in-place pass; no host synchronisation).
+    """
+    torch.nan_to_num_(square, nan=math.inf, posinf=math.inf)
+
+
+def saturate_(x: Tensor) -> Tensor:
+    """Hold ``x`` within its dtype's finite range, ±∞ at ±max, in place; returns ``x``.
+
+    For quantities formed from finite values that may still overflow and that
+    must stay finite to be used again: AdaNorm's e_t (at ∞ every later
+    s_t = g_t·e_t/‖g_t‖ would be ∞ or NaN for good; at the largest value it
+    decays with γ) and ND-Adam's radial part and tangent. NaN, which only an
+    ∞ - ∞ could have produced, reads as +max. Finite values pass unchanged.
+    """
+    return torch.nan_to_num_(x, nan=torch.finfo(x.dtype).max)
+
+
+def wide_ema_(average: Tensor, value: Tensor, beta: float) -> None:
+    """:func:`ema_` where ``value`` may be wider than ``average`` (a float32 statistic
+    of a float16 parameter): computed in the wider dtype, stored rounded."""
+    if value.dtype == average.dtype:
+        ema_(average, value, beta)
+        return
+    wide = average.to(value.dtype)
+    ema_(wide, value, beta)
+    average.copy_(wide)
+
+
 class FirstMoment(Unit):
     """``m_t = β1 m_{t-1} + (1-β1) x_t`` with x_t the gradient or AdaNorm's s_t (eq. 5)."""
 
@@ -87,10 +124,10 @@ class GradientSquare(Unit):
 
     def __call__(self, ctx: GroupStep) -> None:
         inputs = ctx.squared_inputs()
-        if ctx.foreach:
+        if ctx.foreach and not ctx.reduced_precision:
             ctx.statistics = ctx.compute("work", "mul", inputs, inputs)
         else:
-            ctx.statistics = [x * x for x in inputs]
+            ctx.statistics = [w * w for w in map(widened, inputs)]
 
 
 class BeliefResidualSquare(Unit):
@@ -105,10 +142,12 @@ class BeliefResidualSquare(Unit):
     def __call__(self, ctx: GroupStep) -> None:
         averages = [state["exp_avg"] for state in ctx.states]
         inputs = ctx.squared_inputs()
-        if ctx.foreach:
+        if ctx.foreach and not ctx.reduced_precision:
             ctx.statistics = ctx.squared_differences("work", inputs, averages)
         else:
-            ctx.statistics = [(x - m).square_() for x, m in zip(inputs, averages, strict=True)]
+            ctx.statistics = [
+                (widened(x) - widened(m)).square_() for x, m in zip(inputs, averages, strict=True)
+            ]
 
 
 Reduction = str | Callable[[GroupStep, int], str]
@@ -122,6 +161,8 @@ class SecondMoment(Unit):
     or "row_sum" (one scalar per row of ``θ.reshape(rows, -1)``, ND-Adam's
     ``‖g_t(w_i)‖²``). The buffer keeps a shape that broadcasts against θ.
     ``eps_mode`` "inside" or "both" adds ε to v_t on every step (004 eqs. 6, 8, 11, 14).
+    A float16/bfloat16 v_t is updated in float32 from the float32 statistic and
+    stored rounded; an overflowed v_t stays +∞ (a zero step, as in torch: :func:`keep_overflow_`).
     """
 
     hyperparameters = (BETAS, EPS, EPS_MODE)
@@ -136,33 +177,38 @@ class SecondMoment(Unit):
         beta2 = ctx.group["betas"][1]
         eps_inside = ctx.group["eps_mode"] in ("inside", "both")
         eps = ctx.group["eps"]
-        if ctx.foreach:
+        if ctx.foreach and not ctx.reduced_precision:
             reduced = [
                 _reduce(q, p, self._reduction_for(ctx, i))
                 for i, (p, q) in enumerate(zip(ctx.params, ctx.statistics, strict=True))
             ]
             squares = [
-                _second_moment(state, r) for state, r in zip(ctx.states, reduced, strict=True)
+                _second_moment(state, r, p)
+                for state, r, p in zip(ctx.states, reduced, ctx.params, strict=True)
             ]
             # The same lerp and ε as below, one multi-tensor call each (per-layer
             # and per-row buffers are small: the saving is in calls, not bytes).
             foreach_ema_(squares, reduced, beta2)
             if eps_inside:
                 torch._foreach_add_(squares, eps)
+            for v in squares:
+                keep_overflow_(v)
             return
         for i, (p, q, state) in enumerate(zip(ctx.params, ctx.statistics, ctx.states, strict=True)):
             reduced = _reduce(q, p, self._reduction_for(ctx, i))
-            v = _second_moment(state, reduced)
-            ema_(v, reduced, beta2)
+            v = _second_moment(state, reduced, p)
+            wide_ema_(v, reduced, beta2)
             if eps_inside:
                 v.add_(eps)
+            keep_overflow_(v)
 
 
-def _second_moment(state: dict[str, Any], reduced: Tensor) -> Tensor:
-    # Created on first use because its shape depends on the reduction. Not
-    # setdefault: that would build (and zero) a throwaway buffer on every step.
+def _second_moment(state: dict[str, Any], reduced: Tensor, param: Tensor) -> Tensor:
+    # Created on first use because its shape depends on the reduction; kept in
+    # the parameter's dtype, as torch keeps Adam's state. Not setdefault: that
+    # would build (and zero) a throwaway buffer on every step.
     if "exp_avg_sq" not in state:
-        state["exp_avg_sq"] = torch.zeros_like(reduced)
+        state["exp_avg_sq"] = torch.zeros_like(reduced, dtype=param.dtype)
     return state["exp_avg_sq"]
 
 
@@ -170,8 +216,9 @@ def _reduce(q: Tensor, param: Tensor, reduction: str) -> Tensor:
     if reduction == "elementwise":
         return q
     if reduction == "layer_mean":
-        return q.mean()
+        # An empty layer has no statistic: 0 (the mean of nothing would be NaN).
+        return q.mean() if q.numel() else q.new_zeros(())
     if reduction == "row_sum":
-        rows = q.reshape(q.shape[0], -1).sum(dim=1)
+        rows = q.reshape(q.shape[0], math.prod(q.shape[1:])).sum(dim=1)
         return rows.reshape((q.shape[0],) + (1,) * (param.ndim - 1))
     raise ValueError(f"unknown second-moment reduction {reduction!r}")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
 from optimizers._hyperparameters import Hyperparameter
 from optimizers._validation import Flag, Interval, Optional
 from optimizers.units.context import GroupStep, Unit
+from optimizers.units.moments import saturate_
 
 VECTORWISE = Hyperparameter(
     "vectorwise",
@@ -19,8 +22,12 @@ VECTORWISE = Hyperparameter(
 
 
 def as_rows(x: Tensor) -> Tensor:
-    """View a weight tensor as its weight vectors: one row per output unit."""
-    return x.reshape(x.shape[0], -1)
+    """View a weight tensor as its weight vectors: one row per output unit.
+
+    The row length is spelled out rather than ``-1``, which is ambiguous (and
+    refused) for a tensor with no rows.
+    """
+    return x.reshape(x.shape[0], math.prod(x.shape[1:]))
 
 
 class TangentProjection(Unit):
@@ -48,13 +55,17 @@ class TangentProjection(Unit):
                 # workspace: two passes where the lines below take four.
                 n, width = rows.shape
                 radial = torch.bmm(grad_rows.reshape(n, 1, width), rows.reshape(n, width, 1))
+                # ḡ·w and ḡ - (ḡ·w)w of a gradient near the dtype's maximum can
+                # overflow though ḡ and w are finite: held at ±max, the tangent stays
+                # finite (the spike's g² makes v_t ∞, so its step is 0, as in torch).
+                saturate_(radial)
                 tangent = torch.addcmul(
                     grad_rows, rows, radial.reshape(n, 1), value=-1.0, **_into(ctx, i, g)
                 )
-                ctx.grads[i] = tangent.reshape(g.shape)
+                ctx.grads[i] = saturate_(tangent).reshape(g.shape)
                 continue
-            radial = (grad_rows * rows).sum(dim=1, keepdim=True)
-            ctx.grads[i] = (grad_rows - radial * rows).reshape(g.shape)
+            radial = saturate_((grad_rows * rows).sum(dim=1, keepdim=True))
+            ctx.grads[i] = saturate_(grad_rows - radial * rows).reshape(g.shape)
 
 
 def _into(ctx: GroupStep, i: int, g: Tensor) -> dict[str, Tensor]:

@@ -8,7 +8,7 @@ import torch
 
 from optimizers._hyperparameters import Hyperparameter
 from optimizers._validation import Flag, Interval
-from optimizers.units.context import GroupStep, Quotient, Scalar, Unit
+from optimizers.units.context import GroupStep, Quotient, Scalar, Unit, widened
 from optimizers.units.moments import BETAS, EPS, EPS_MODE
 from optimizers.units.update import bias_corrections, divide_where_positive
 
@@ -68,21 +68,25 @@ class RectifiedStep(Unit):
         inclusive = ctx.group["threshold_inclusive"]
         eps = ctx.group["eps"]
         eps_outside = ctx.group["eps_mode"] in ("outside", "both")
-        if ctx.foreach and eps > 0:
+        if ctx.foreach and eps > 0 and not ctx.reduced_precision:
             self._multi_tensor(ctx, threshold, inclusive, eps if eps_outside else 0.0)
             return
+        # ε that rounds to 0 in a tensor's dtype (1e-8 in float16) guards nothing.
+        guard = not ctx.positive_in_every_dtype(eps)
         directions = []
         for i, state in enumerate(ctx.states):
             bc1, _ = bias_corrections(ctx, i)
             m = state["exp_avg"]
             if _rectified(beta2, ctx.steps[i], threshold, inclusive):
-                denominator = state["exp_avg_sq"].sqrt()
+                denominator = widened(state["exp_avg_sq"]).sqrt()
                 if eps_outside:
                     denominator.add_(eps)
                 scale = rectification(beta2, ctx.steps[i]) / bc1
-                directions.append(divide_where_positive(m * scale, denominator, guard=eps == 0))
+                directions.append(
+                    divide_where_positive(widened(m) * scale, denominator, guard=guard)
+                )
             else:
-                directions.append(m / bc1)
+                directions.append(widened(m) / bc1)
         ctx.directions = directions
 
     @staticmethod

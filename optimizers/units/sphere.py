@@ -8,6 +8,7 @@ from torch import Tensor
 from optimizers._hyperparameters import Hyperparameter
 from optimizers._validation import Flag, Interval, Optional
 from optimizers.units.context import GroupStep, Unit, by_kind
+from optimizers.units.ndadam import as_rows
 
 SPHERE = Hyperparameter(
     "sphere",
@@ -31,7 +32,7 @@ def retract(x: Tensor, radius: Tensor | float, rows: bool) -> None:
     A zero vector has no direction and is left as it is.
     """
     if rows:
-        norms = torch.linalg.vector_norm(x.reshape(x.shape[0], -1), dim=1)
+        norms = torch.linalg.vector_norm(as_rows(x), dim=1)
         norms = norms.reshape((x.shape[0],) + (1,) * (x.ndim - 1))
     else:
         norms = torch.linalg.vector_norm(x)

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from optimizers.units.context import GroupStep, Quotient, Unit
+from optimizers.units.context import GroupStep, Quotient, Unit, widened
 from optimizers.units.moments import BETAS, EPS, EPS_MODE
 
 
@@ -32,18 +32,21 @@ class AdaptiveStep(Unit):
     def __call__(self, ctx: GroupStep) -> None:
         eps_outside = ctx.group["eps_mode"] in ("outside", "both")
         eps = ctx.group["eps"]
-        if ctx.foreach and eps > 0:
+        if ctx.foreach and eps > 0 and not ctx.reduced_precision:
             # eps > 0 keeps every denominator positive (ε after the root, or ε in
             # v_t on every step), so the zero-denominator guard is not needed.
             self._multi_tensor(ctx, eps if eps_outside else 0.0)
             return
+        # ε that rounds to 0 in a tensor's dtype (1e-8 in float16) guards nothing.
+        guard = not ctx.positive_in_every_dtype(eps)
         directions = []
         for state, (bc1, bc2) in zip(ctx.states, ctx.bias_corrections, strict=True):
             m, v = state["exp_avg"], state["exp_avg_sq"]
-            denominator = (v / bc2).sqrt_()
+            # Widened: a float16 v/(1-β2^t) overflows on the first step (v = 90, 1-β2 = 1e-3).
+            denominator = (widened(v) / bc2).sqrt_()
             if eps_outside:
                 denominator.add_(eps)
-            directions.append(divide_where_positive(m / bc1, denominator, guard=eps == 0))
+            directions.append(divide_where_positive(widened(m) / bc1, denominator, guard=guard))
         ctx.directions = directions
 
     @staticmethod
@@ -75,8 +78,8 @@ def divide_where_positive(
 ) -> torch.Tensor:
     """``numerator / denominator``, and 0 where the denominator is 0 when ``guard`` is set.
 
-    The guard is only needed when ε = 0 (otherwise denominators are ≥ ε > 0), so
-    the common path pays nothing for it.
+    The guard is only needed when ε is 0 in the tensor's dtype (otherwise
+    denominators are ≥ ε > 0), so the common path pays nothing for it.
     """
     quotient = numerator / denominator
     if guard:
