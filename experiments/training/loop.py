@@ -82,8 +82,8 @@ class RunSpec:
         Built from the dataclass fields, not a hand-kept list, so a field added to
         :class:`RunSpec` or :class:`Protocol` is part of the identity unless it is marked
         otherwise (see :func:`experiments.training.protocols.identity_fields`). The
-        optimizer enters with its effective hyperparameters (protocol defaults, overrides
-        and options merged), so two ways of asking for the same run are one run.
+        optimizer enters with its effective hyperparameters too (protocol defaults,
+        overrides and options merged).
         """
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         fields["protocol"] = {
