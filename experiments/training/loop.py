@@ -180,7 +180,15 @@ def _load_checkpoint(path: Path, device: torch.device) -> dict[str, Any]:
     # weights_only: a checkpoint is tensors and plain containers, so nothing in a runs
     # directory can make loading it run code.
     try:
+        # torch.load does not check the zip archive's CRCs, so a flipped byte in a tensor
+        # would load as a silently different weight: zipfile checks every member first.
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+        if bad is not None:
+            raise RunFileError(f"{path}: damaged checkpoint (bad CRC in {bad}); {_REMEDY}")
         saved = torch.load(path, map_location=device, weights_only=True)
+    except RunFileError:
+        raise
     except (
         EOFError, OSError, RuntimeError, ValueError, KeyError, IndexError, TypeError,
         AttributeError, pickle.UnpicklingError, zipfile.BadZipFile, UnicodeDecodeError,
