@@ -224,3 +224,15 @@ def lint(session: nox.Session) -> None:
     session.install(*CONSTRAINTS, "ruff")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def soak(session: nox.Session) -> None:
+    """Crash consistency at length: the SIGKILL-and-resume test with many random kill
+    sequences (``ROBUSTNESS_SOAK_CYCLES``, default 40; about 5 s each on 2 cores)."""
+    _install(session)
+    session.env.setdefault("ROBUSTNESS_SOAK_CYCLES", os.environ.get("ROBUSTNESS_SOAK_CYCLES", "40"))
+    session.run(
+        "pytest", "-q", "-n", WORKERS, "tests/test_robustness_runs.py", "-k", "sigkill",
+        *session.posargs,
+    )  # fmt: skip

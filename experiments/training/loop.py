@@ -9,9 +9,12 @@ resumed run sees the same batches as an uninterrupted one.
 
 ``history.json`` is the source of truth: on resume it is cut back to the
 checkpoint's epoch and ``metrics.jsonl`` is rewritten from it, so the epochs
-of an interrupted attempt never appear twice. The checkpoint holds every piece
-of state a later epoch reads (model, optimizer, the oscillation probe), so a
-resumed run records the same values as an uninterrupted one.
+of an interrupted attempt never appear twice. A run is finished once its log
+holds every epoch (the checkpoint only serves to resume, so a crash right after
+the last log write leaves a finished run with the previous epoch's checkpoint).
+The checkpoint holds every piece of state a later epoch reads (model, optimizer,
+the oscillation probe), so a resumed run records the same values as an
+uninterrupted one.
 
 A run whose gradients or loss turn non-finite has *diverged*: that is a result,
 not a crash. The epoch it happened in is logged with ``diverged: true`` and
