@@ -1,29 +1,82 @@
 """How users and CI run the suite.
 
 ``nox -s verify`` writes the verification report (the main job); ``nox -s lint
-tests`` is what CI runs. Every session installs with ``constraints.txt``,
-which pins torch to the 2.13.0 CPU wheel: a loose range would make pip fetch a
-multi-GB CUDA build.
+tests`` is what CI runs (``.ci/run`` pins it to Python 3.11 with
+``--force-python 3.11``). A session runs on the interpreter that runs nox, or
+on the one ``--force-python X.Y`` names; Python 3.11 to 3.13 are supported (the
+versions torch 2.13 has wheels for). An interpreter nox cannot find, or one
+outside that range, is an error that says what to do, never a skipped session.
+
+Every session installs with ``constraints.txt``, which pins torch to 2.13.0. A
+bare pin would let pip take PyPI's Linux wheel, a multi-GB CUDA build: the CPU
+build is taken from a local wheel directory (pip's ``find-links``) when one
+holds it for the session's Python, else from PyTorch's CPU index
+(``TORCH_CPU_INDEX`` overrides the address).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
+from pathlib import Path
 
 import nox
 
 nox.options.default_venv_backend = "virtualenv"
 nox.options.reuse_venv = "yes"
 nox.options.sessions = ["lint", "tests"]
+# A session whose Python is missing fails (exit 1) instead of being skipped with exit 0.
+nox.options.error_on_missing_interpreters = True
 
-PYTHON = "3.11"
+PYTHON = None
+"""The interpreter running nox, or ``--force-python``'s: no version is pinned here."""
+SUPPORTED = ("3.11", "3.12", "3.13")
 CONSTRAINTS = ("-c", "constraints.txt")
 WORKERS = os.environ.get("PYTEST_WORKERS", "auto")
+TORCH_CPU_INDEX = os.environ.get("TORCH_CPU_INDEX", "https://download.pytorch.org/whl/cpu")
+
+
+def _python_version(session: nox.Session) -> str:
+    """The session's Python as X.Y; an error saying what to do outside SUPPORTED."""
+    version = session.python or f"{sys.version_info.major}.{sys.version_info.minor}"
+    if not isinstance(version, str) or version not in SUPPORTED:
+        session.error(
+            f"Python {version} is not supported: torch 2.13 runs on Python "
+            f"{', '.join(SUPPORTED)}. Run nox with one of them (python3.11 -m nox ...), "
+            "or pick one with --force-python 3.11"
+        )
+    return version
+
+
+def _torch_pin() -> str:
+    lines = Path("constraints.txt").read_text(encoding="utf-8").splitlines()
+    return next(line.split("==")[1].strip() for line in lines if line.startswith("torch=="))
+
+
+def _local_wheel_dirs() -> list[Path]:
+    # pip's find-links from the environment or its configuration files
+    dirs = os.environ.get("PIP_FIND_LINKS", "").split()
+    for config in (Path("/etc/pip.conf"), Path.home() / ".config" / "pip" / "pip.conf"):
+        if config.is_file():
+            for line in config.read_text(encoding="utf-8").splitlines():
+                key, _, value = line.partition("=")
+                if key.strip() == "find-links":
+                    dirs.extend(value.split())
+    return [Path(d) for d in dirs if not d.startswith(("http:", "https:"))]
+
+
+def _torch_source(session: nox.Session) -> tuple[str, ...]:
+    """pip options that make the torch pin resolve to the CPU build for this session."""
+    tag = "cp" + _python_version(session).replace(".", "")
+    pattern = f"torch-{_torch_pin()}*-{tag}-{tag}-*.whl"
+    if any(list(d.glob(pattern)) for d in _local_wheel_dirs() if d.is_dir()):
+        return ()
+    return ("--extra-index-url", TORCH_CPU_INDEX)
 
 
 def _install(session: nox.Session, extras: str = "test,experiments") -> None:
-    session.install(*CONSTRAINTS, f".[{extras}]")
+    session.install(*CONSTRAINTS, *_torch_source(session), f".[{extras}]")
 
 
 @nox.session(python=PYTHON)
@@ -167,6 +220,19 @@ def conformance(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff: lint rules and formatting."""
+    _python_version(session)
     session.install(*CONSTRAINTS, "ruff")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def soak(session: nox.Session) -> None:
+    """Crash consistency at length: the SIGKILL-and-resume test with many random kill
+    sequences (``ROBUSTNESS_SOAK_CYCLES``, default 40; about 5 s each on 2 cores)."""
+    _install(session)
+    session.env.setdefault("ROBUSTNESS_SOAK_CYCLES", os.environ.get("ROBUSTNESS_SOAK_CYCLES", "40"))
+    session.run(
+        "pytest", "-q", "-n", WORKERS, "tests/test_robustness_runs.py", "-k", "sigkill",
+        *session.posargs,
+    )  # fmt: skip

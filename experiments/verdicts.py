@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -84,17 +84,26 @@ def write_results(stage: str, results: Iterable[ClaimResult], out_dir: str | os.
 def write_text_atomically(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` through a uniquely named file in the same folder and a
     rename, so a reader (or a crash) never sees half a file, and concurrent writers of
-    different files in one folder never share a temporary."""
-    with tempfile.NamedTemporaryFile(
-        "w",
-        dir=path.parent,
-        prefix=f".{path.name}.",
-        suffix=".tmp",
-        delete=False,
-        encoding="utf-8",
-    ) as fh:
-        fh.write(text)
-    Path(fh.name).replace(path)
+    different files in one folder never share a temporary.
+
+    The file gets the permissions ``open()`` would give it (0666 less the umask, e.g. 0644):
+    the temporary is created with mode 0666 and the kernel applies the umask, where
+    ``tempfile`` would leave it private (0600).
+    """
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -23,6 +23,7 @@ from experiments.training.probes import (
 )
 from experiments.training.protocols import PROTOCOLS
 from experiments.verdicts import READINGS
+from tests.run_interrupts import crash_at
 
 TOY = {"epochs": 2, "model": "small_cnn", "width": 0.25, "train_subset": 200}
 
@@ -51,8 +52,8 @@ def test_a_run_logs_every_epoch_and_its_probes(subset, tmp_path) -> None:
 
 def test_an_interrupted_run_resumes_to_the_uninterrupted_result(subset, tmp_path) -> None:
     whole = train(toy_spec(seed=3), subset, tmp_path / "whole")
-    short = dataclasses.replace(toy_spec(seed=3).protocol, epochs=1)
-    train(RunSpec(short, "AdamNorm", 3), subset, tmp_path / "split")
+    with crash_at("checkpoint", 1):
+        train(toy_spec(seed=3), subset, tmp_path / "split")
     resumed = train(toy_spec(seed=3), subset, tmp_path / "split")
     for a, b in zip(whole["history"], resumed["history"], strict=True):
         assert a["train_loss"] == b["train_loss"]

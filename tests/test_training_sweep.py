@@ -16,6 +16,7 @@ from experiments.training.__main__ import main as training_main
 from experiments.training.loop import METRICS, RunSpec, read_metrics, train
 from experiments.training.protocols import PROTOCOLS
 from experiments.training.sweep import BackendUnavailable, check_backend, run_sweep
+from tests.run_interrupts import crash_at
 
 TOY = {"epochs": 2, "model": "small_cnn", "width": 0.25, "train_subset": 200}
 
@@ -45,7 +46,8 @@ def assert_metrics_match_history(run_dir, epochs: int) -> None:
 
 
 def test_metrics_lines_survive_a_resume_once_per_epoch(subset, tmp_path) -> None:
-    train(toy_spec(epochs=1), subset, tmp_path)
+    with crash_at("checkpoint", 1):
+        train(toy_spec(epochs=2), subset, tmp_path)
     run_dir = tmp_path / toy_spec().key
     assert_metrics_match_history(run_dir, 1)
     train(toy_spec(epochs=2), subset, tmp_path)
@@ -68,7 +70,7 @@ def test_a_crash_before_the_checkpoint_does_not_count_an_epoch_twice(
     with pytest.raises(KeyboardInterrupt):
         train(toy_spec(seed=1, epochs=3), subset, tmp_path / "split")
     monkeypatch.setattr(torch, "save", real_save)
-    run_dir = tmp_path / "split" / toy_spec(seed=1).key
+    run_dir = tmp_path / "split" / toy_spec(seed=1, epochs=3).key
     # Epoch 2 reached the metrics and the log but not the checkpoint; a torn line as from a
     # crash in mid-append comes on top.
     assert len(read_metrics(run_dir)) == 2
@@ -99,11 +101,12 @@ def test_a_compiled_run_keeps_plain_checkpoint_keys_and_resumes_eager_runs(
 ) -> None:
     calls: list[type] = []
     monkeypatch.setattr(torch, "compile", eager_compile(calls))
-    train(toy_spec(seed=2, epochs=1), subset, tmp_path)  # eager, then resumed compiled
+    with crash_at("checkpoint", 1):  # eager, then resumed compiled
+        train(toy_spec(seed=2, epochs=2), subset, tmp_path)
     record = train(toy_spec(seed=2, epochs=2), subset, tmp_path, compile_model=True)
     assert [c.__name__ for c in calls] == ["OptimizedModule"]
     assert "compiled_model" not in record["history"][0] and record["history"][1]["compiled_model"]
-    saved = torch.load(tmp_path / toy_spec(seed=2).key / "checkpoint.pt", weights_only=False)
+    saved = torch.load(tmp_path / toy_spec(seed=2).key / "checkpoint.pt", weights_only=True)
     assert saved["epoch"] == 1
     assert not [k for k in saved["model"] if k.startswith("_orig_mod")]
     eager = train(toy_spec(seed=2, epochs=2), subset, tmp_path / "eager")
@@ -115,7 +118,9 @@ def test_a_compiled_run_keeps_plain_checkpoint_keys_and_resumes_eager_runs(
 def test_a_run_trains_through_inductor(subset, tmp_path) -> None:
     record = train(toy_spec(seed=2, epochs=1), subset, tmp_path, compile_model=True)
     assert record["history"][0]["compiled_model"]
-    saved = torch.load(tmp_path / toy_spec(seed=2).key / "checkpoint.pt", weights_only=False)
+    saved = torch.load(
+        tmp_path / toy_spec(seed=2, epochs=1).key / "checkpoint.pt", weights_only=True
+    )
     assert not [k for k in saved["model"] if k.startswith("_orig_mod")]
 
 

@@ -108,9 +108,17 @@ def _read_batch(path: Path, label_key: str, n_classes: int) -> tuple[np.ndarray,
             f"{path}: 'data' must be a uint8 (N, 3072) array, got {type(data).__name__} {shape}"
         )
     try:
-        labels = np.asarray(batch[label_key], dtype=np.int64)
+        # No dtype here: asking numpy for int64 would truncate a label of 1.7 to 1.
+        raw = np.asarray(batch[label_key])
     except (TypeError, ValueError) as exc:
         raise DataError(f"{path}: {label_key!r} is not a list of integers: {exc}") from exc
+    if raw.dtype.kind not in "iu":
+        example = next((x for x in raw.ravel() if not isinstance(x, int | np.integer)), None)
+        raise DataError(
+            f"{path}: {label_key!r} must hold integer class indices, found "
+            f"{example!r} ({raw.dtype})"
+        )
+    labels = raw.astype(np.int64)
     if labels.shape != (len(data),):
         raise DataError(f"{path}: {len(data)} images but {label_key!r} has shape {labels.shape}")
     if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):

@@ -42,6 +42,11 @@ class ImageDataset:
                     f"{self.source}: {split} images must be uint8 (N, H, W, 3), "
                     f"got {images.dtype} {images.shape}"
                 )
+            if labels.dtype.kind not in "iu":
+                raise DataError(
+                    f"{self.source}: {split} labels must be integer class indices, "
+                    f"got {labels.dtype}"
+                )
             if labels.ndim != 1 or len(labels) != len(images):
                 raise DataError(
                     f"{self.source}: {split} has {len(images)} images but labels of shape "

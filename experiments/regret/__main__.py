@@ -11,7 +11,9 @@ Writes ``<out>/regret.json`` (the verdicts, common results format),
 rerun with the same configuration unless ``--fresh``; ``<size>`` is quick, full,
 or custom with ``--horizon``/``--instances``) and
 ``<out>/regret/<size>/<problem>_{regret,iterates}.png``. The exit status is 0
-whatever the verdicts: a falsified claim is a result.
+whatever the verdicts: a falsified claim is a result; 2 for a usage error (an
+unknown claim or problem, a size out of range), before anything runs. A damaged
+stored result is computed again, with a warning naming the file.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from experiments.arguments import int_at_least
 from experiments.regret import store
 from experiments.regret.claims import CLAIMS, VERDICTS
 from experiments.regret.config import PROBLEMS, Size, make_arms
@@ -55,12 +58,20 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--out", default="results/", help="output directory (default: results/)")
     parser.add_argument("--fresh", action="store_true", help="ignore stored per-problem results")
-    parser.add_argument("--horizon", type=int, default=None, help="override T for every problem")
     parser.add_argument(
-        "--instances", type=int, default=None, help="override the number of instances"
+        "--horizon", type=int_at_least(10), default=None, help="override T for every problem"
     )
     parser.add_argument(
-        "--first-seed", type=int, default=0, help="instance seeds start here (default 0)"
+        "--instances",
+        type=int_at_least(1),
+        default=None,
+        help="override the number of instances",
+    )
+    parser.add_argument(
+        "--first-seed",
+        type=int_at_least(0),
+        default=0,
+        help="instance seeds start here (default 0)",
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -77,10 +88,6 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         unknown = [c for c in chosen if c not in known]
         if unknown:
             parser.error(f"unknown {name} {unknown}; known: {', '.join(known)}")
-    if args.horizon is not None and args.horizon < 10:
-        parser.error("--horizon must be >= 10")
-    if args.instances is not None and args.instances < 1:
-        parser.error("--instances must be >= 1")
     return args
 
 

@@ -7,7 +7,10 @@ summary, ``<out>/regret/<size>/<problem>.npz`` the arrays the plots need
 configuration (problem parameters, arms and hyperparameters, T, seeds, the
 schema version) matches the stored one reuses the result instead of running
 again; ``--fresh`` ignores stored results. Both files are written to a
-temporary name and renamed, so a crash never leaves half a result.
+temporary name and renamed, so a crash never leaves half a result. A stored
+result is only a cache of a computation: a damaged one (truncated, bad CRC,
+empty, not JSON) is treated as missing and computed again, with a
+:class:`DamagedResultWarning` naming the file.
 """
 
 from __future__ import annotations
@@ -15,12 +18,22 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 SCHEMA = 1
+
+_DAMAGE = (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile, zlib.error)
+"""What reading a damaged file raises (ValueError covers JSON and UTF-8 decoding errors)."""
+
+
+class DamagedResultWarning(UserWarning):
+    """A stored result could not be read and is computed again."""
 
 
 def problem_dir(out_dir: str | os.PathLike, size: str) -> Path:
@@ -43,13 +56,23 @@ def load(
     meta, data = folder / f"{key}.json", folder / f"{key}.npz"
     if not (meta.exists() and data.exists()):
         return None
+    path = meta
     try:
-        stored = json.loads(meta.read_text())
+        stored = json.loads(meta.read_text(encoding="utf-8"))
+        if not isinstance(stored, dict) or "summary" not in stored:
+            raise ValueError("no 'summary' entry")
         if stored.get("config") != _normalise(config):
-            return None
-        with np.load(data) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except (OSError, ValueError, KeyError):
+            return None  # another configuration: not damaged, just not this result
+        path = data
+        with np.load(data, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}  # reading checks each CRC
+    except _DAMAGE as error:
+        warnings.warn(
+            f"{path}: damaged stored result ({type(error).__name__}: {error}); "
+            "treating it as missing and computing it again",
+            DamagedResultWarning,
+            stacklevel=2,
+        )
         return None
     return stored["summary"], arrays
 

@@ -6,7 +6,13 @@
 
 Runs are shared between claims (AN-9's Adam arm is AN-14's), resumable (an
 interrupted study picks up at the last finished epoch of each run), and
-written under ``--runs``; verdicts go to ``<out>/training.json``.
+written under ``--runs``; verdicts go to ``<out>/training-<scale>.json``.
+
+Exit status: 0 when the verdicts were written (whatever they are: a falsified
+claim or a diverged run is a result); 1 when a run could not be trained or read
+back (a damaged run file or data set: the message names the file); 2 for a
+usage error (an unknown claim, an argument out of range), before anything is
+trained.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from typing import Any
 
 import torch
 
-from experiments.data import load_dataset
+from experiments.arguments import int_at_least
+from experiments.data import DataError, load_dataset
 from experiments.training.claims import (
     STUDIES,
     Study,
@@ -31,9 +38,16 @@ from experiments.training.claims import (
     reading,
     study_verdict,
 )
-from experiments.training.loop import train
+from experiments.training.loop import RunFileError, diverged_at, train
 from experiments.training.sweep import BackendUnavailable, check_backend, run_sweep
-from experiments.verdicts import FALSIFIED, NEEDS_DATA, NEEDS_GPU, ClaimResult, write_results
+from experiments.verdicts import (
+    FALSIFIED,
+    INCONCLUSIVE,
+    NEEDS_DATA,
+    NEEDS_GPU,
+    ClaimResult,
+    write_results,
+)
 
 REDUCED = {"epochs": 4, "model": "small_cnn", "width": 0.5, "train_subset": 2000}
 """The CPU scale: a small CNN on 2,000 images of the embedded subset, 4 epochs."""
@@ -84,6 +98,16 @@ def run_study(
                 train(spec, data, runs_dir, device=device, compile_model=compile_model)
             )
     decided, comparisons, extra = study.decide(records)
+    # A diverged run is a result of its arm, but it has no final metrics: the comparisons
+    # that need them cannot decide the claim, whatever the other seeds say.
+    diverged = [
+        {"arm": label, "seed": seed, **where}
+        for label, arm_records in records.items()
+        for seed, record in zip(seeds, arm_records, strict=True)
+        if (where := diverged_at(record)) is not None
+    ]
+    if diverged:
+        decided = INCONCLUSIVE
     images = len(data.train_labels)
     if protocol.train_subset is not None:  # the loop trains on this class-balanced prefix
         images = min(images, protocol.train_subset)
@@ -119,6 +143,8 @@ def run_study(
         "seconds": round(time.perf_counter() - started, 1),
         **extra,
     }
+    if diverged:
+        evidence["diverged_runs"] = diverged
     if study.notes:
         evidence["notes"] = study.notes
     if verdict == NEEDS_GPU:
@@ -134,6 +160,13 @@ def run_study(
             "what": "a statistically significant difference against the claim",
         }
     summary = "; ".join(c.text() for c in comparisons)
+    if diverged:
+        runs = ", ".join(
+            f"{d['arm']} seed {d['seed']} (epoch {d['epoch']}, step {d['step']})" for d in diverged
+        )
+        summary = (
+            f"{len(diverged)} run(s) diverged, so the comparison is undecided: {runs}; {summary}"
+        )
     if verdict != decided:
         summary = f"[{scale} scale says {decided}] " + summary
     return ClaimResult(study.claim_id, verdict, summary, command, evidence)
@@ -149,10 +182,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="reduced: small CNN on the embedded subset (CPU); shortened: the papers' models "
         "and full data for --epochs epochs; paper: the papers' protocols unchanged",
     )
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=None, help="epochs (reduced/shortened)")
-    parser.add_argument("--train-subset", type=int, default=REDUCED["train_subset"])
-    parser.add_argument("--jobs", type=int, default=1, help="train this many runs in parallel")
+    parser.add_argument(
+        "--seeds",
+        type=int_at_least(2),
+        default=3,
+        help="seeds per arm, at least 2 (the paired statistics need two)",
+    )
+    parser.add_argument(
+        "--epochs", type=int_at_least(1), default=None, help="epochs (reduced/shortened)"
+    )
+    parser.add_argument(
+        "--train-subset",
+        type=int_at_least(1),
+        default=None,
+        help=f"training images at the reduced scale (default {REDUCED['train_subset']}); a "
+        "multiple of the number of classes, as many from each class",
+    )
+    parser.add_argument(
+        "--jobs", type=int_at_least(1), default=1, help="train this many runs in parallel"
+    )
     parser.add_argument(
         "--backend",
         choices=("sequential", "pool", "ray"),
@@ -204,22 +252,63 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = sorted(set(claims) - set(STUDIES))
     if unknown:
         parser.error(f"no training study for {', '.join(unknown)}; known: {', '.join(STUDIES)}")
+    if args.train_subset is not None and args.scale != "reduced":
+        parser.error("--train-subset applies to --scale reduced only")
     if args.scale == "reduced":
         epochs = args.epochs or REDUCED["epochs"]
-        protocol_scale = dict(REDUCED, epochs=epochs, train_subset=args.train_subset)
+        train_subset = args.train_subset or REDUCED["train_subset"]
+        protocol_scale = dict(REDUCED, epochs=epochs, train_subset=train_subset)
     elif args.scale == "shortened":
         if args.epochs is None:
             parser.error("--scale shortened needs --epochs")
         protocol_scale = {"epochs": args.epochs}
     else:
+        if args.epochs is not None:
+            parser.error("--scale paper trains the papers' epochs; --epochs is for the others")
         protocol_scale = None
     subset = True if args.scale == "reduced" and not args.data_dir else None
-    data = load_dataset("cifar10", data_dir=args.data_dir, subset=subset)
+    try:
+        data = load_dataset("cifar10", data_dir=args.data_dir, subset=subset)
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if protocol_scale is not None and protocol_scale.get("train_subset") is not None:
+        count, classes, available = (
+            protocol_scale["train_subset"], data.num_classes, len(data.train_labels),
+        )  # fmt: skip
+        if count % classes or count > available:
+            parser.error(
+                f"--train-subset {count}: must be a multiple of the {classes} classes and at "
+                f"most the {available} training images of {data.describe()}"
+            )
     seeds = list(range(args.seeds))
     unrun = []
     if args.skip_scale_bound and args.scale != "paper":
         unrun = [c for c in claims if STUDIES[c].needs is not None]
         claims = [c for c in claims if c not in unrun]
+    try:
+        results = _train_and_decide(
+            args, backend, claims, unrun, protocol_scale, subset, seeds, data, device
+        )
+    except (RunFileError, DataError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    path = write_results(f"training-{args.scale}", results, args.out)
+    print(f"wrote {path}")
+    return 0
+
+
+def _train_and_decide(
+    args: argparse.Namespace,
+    backend: str,
+    claims: list[str],
+    unrun: list[str],
+    protocol_scale: dict[str, Any] | None,
+    subset: bool | None,
+    seeds: list[int],
+    data,
+    device: str,
+) -> list[ClaimResult]:
     if backend != "sequential":
         # Train every run first, on the backend; the studies below then read them back. The
         # sequential backend instead trains inside the studies, which prints as it goes.
@@ -256,9 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         results.append(result)
         print(f"{claim}: {result.verdict} — {result.summary}", flush=True)
-    path = write_results(f"training-{args.scale}", results, args.out)
-    print(f"wrote {path}")
-    return 0
+    return results
 
 
 if __name__ == "__main__":

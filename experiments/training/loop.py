@@ -9,15 +9,36 @@ resumed run sees the same batches as an uninterrupted one.
 
 ``history.json`` is the source of truth: on resume it is cut back to the
 checkpoint's epoch and ``metrics.jsonl`` is rewritten from it, so the epochs
-of an interrupted attempt never appear twice.
+of an interrupted attempt never appear twice. A run is finished once its log
+holds every epoch (the checkpoint only serves to resume, so a crash right after
+the last log write leaves a finished run with the previous epoch's checkpoint).
+The checkpoint holds every piece of state a later epoch reads (model, optimizer,
+the oscillation probe), so a resumed run records the same values as an
+uninterrupted one.
+
+A run whose gradients or loss turn non-finite has *diverged*: that is a result,
+not a crash. The epoch it happened in is logged with ``diverged: true`` and
+``diverged_at`` (epoch and step), its metrics are NaN, and the run is finished.
+
+Damaged files are handled by what they are: ``metrics.jsonl`` is derived from
+``history.json`` and is rewritten on every start, so any damage to it is
+repaired; ``history.json`` and ``checkpoint.pt`` hold results and state that
+cannot be rebuilt without retraining, so damage to them raises
+:class:`RunFileError`, naming the file and the way out (delete the run
+directory to train the run again), instead of silently discarding the run.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import math
 import os
+import pickle
+import signal
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,8 +55,16 @@ from experiments.training.probes import (
     layerwise_step_statistics,
     state_bytes,
 )
-from experiments.training.protocols import Protocol
+from experiments.training.protocols import Protocol, identity_fields
+from optimizers import NonFiniteGradientError
 from optimizers.registry import REGISTRY
+
+KEY_VERSION = 2
+"""Part of every run's identity; bump it when the loop changes what a run records."""
+
+
+class RunFileError(RuntimeError):
+    """A run directory's history or checkpoint is unreadable; the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -47,11 +76,33 @@ class RunSpec:
     seed: int
     options: tuple[tuple[str, Any], ...] = ()
     """Extra optimizer hyperparameters (e.g. ``(("gamma", 0.9),)``)."""
+    oscillation_samples: int = 4096
+    """Coordinates the oscillation probe (AR-8's Q) samples; it changes the recorded Q."""
+
+    def identity(self) -> dict[str, Any]:
+        """Every setting that changes what the run trains or records, as JSON-able data.
+
+        Built from the dataclass fields, not a hand-kept list, so a field added to
+        :class:`RunSpec` or :class:`Protocol` is part of the identity unless it is marked
+        otherwise (see :func:`experiments.training.protocols.identity_fields`). The
+        optimizer enters with its effective hyperparameters too (protocol defaults,
+        overrides and options merged).
+        """
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields["protocol"] = {
+            name: getattr(self.protocol, name) for name in identity_fields(Protocol)
+        }
+        fields["options"] = self.protocol.optimizer_options(self.optimizer, **dict(self.options))
+        return {"key_version": KEY_VERSION, **fields}
 
     @property
     def key(self) -> str:
+        """``protocol/optimizer[-options]/seedN-<digest>``: readable parts for people (and the
+        report's grouping by protocol and arm), a digest of :meth:`identity` for uniqueness."""
         extra = "".join(f"-{k}={v}" for k, v in self.options)
-        return f"{self.protocol.name}/{self.optimizer}{extra}/seed{self.seed}"
+        text = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"), default=repr)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+        return f"{self.protocol.name}/{self.optimizer}{extra}/seed{self.seed}-{digest}"
 
 
 HISTORY, CHECKPOINT, METRICS = "history.json", "checkpoint.pt", "metrics.jsonl"
@@ -82,9 +133,78 @@ def _append_metrics(path: Path, entry: dict[str, Any]) -> None:
 
 
 def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
-    """The per-epoch entries of a run's ``metrics.jsonl``, in epoch order."""
-    text = (Path(run_dir) / METRICS).read_text()
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    """The per-epoch entries of a run's ``metrics.jsonl``, in epoch order.
+
+    A torn last line (a crash in mid-append; the next start of the run rewrites the file)
+    is left out; any other unreadable line raises :class:`RunFileError`.
+    """
+    path = Path(run_dir) / METRICS
+    text = _read_text(path)
+    lines = text.split("\n")
+    entries = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            if number == len(lines):  # no newline after it: an append that did not finish
+                break
+            raise RunFileError(f"{path}: line {number} is not JSON ({error})") from error
+    return entries
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise RunFileError(f"{path}: not UTF-8 text ({error}); {_REMEDY}") from error
+
+
+_REMEDY = "delete the run's directory to train the run again"
+
+
+def read_history(path: Path) -> dict[str, Any]:
+    """A run's ``history.json``; :class:`RunFileError` naming the file if it is damaged."""
+    try:
+        record = json.loads(_read_text(path))
+    except json.JSONDecodeError as error:
+        raise RunFileError(f"{path}: damaged run log ({error}); {_REMEDY}") from error
+    if not (
+        isinstance(record, dict)
+        and isinstance(record.get("history"), list)
+        and all(isinstance(e, dict) for e in record["history"])
+    ):
+        raise RunFileError(f"{path}: not a run log (no list of epochs under 'history'); {_REMEDY}")
+    return record
+
+
+def _load_checkpoint(path: Path, device: torch.device) -> dict[str, Any]:
+    # weights_only: a checkpoint is tensors and plain containers, so nothing in a runs
+    # directory can make loading it run code.
+    try:
+        # torch.load does not check the zip archive's CRCs, so a flipped byte in a tensor
+        # would load as a silently different weight: zipfile checks every member first.
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+        if bad is not None:
+            raise RunFileError(f"{path}: damaged checkpoint (bad CRC in {bad}); {_REMEDY}")
+        saved = torch.load(path, map_location=device, weights_only=True)
+    except RunFileError:
+        raise
+    except (
+        EOFError, OSError, RuntimeError, ValueError, KeyError, IndexError, TypeError,
+        AttributeError, pickle.UnpicklingError, zipfile.BadZipFile, UnicodeDecodeError,
+    ) as error:  # fmt: skip
+        raise RunFileError(
+            f"{path}: damaged or foreign checkpoint ({type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else ''}); {_REMEDY}"
+        ) from error
+    if not (
+        isinstance(saved, dict) and {"model", "optimizer", "epoch", "oscillation"} <= set(saved)
+    ):
+        raise RunFileError(f"{path}: not a checkpoint of this training loop; {_REMEDY}")
+    return saved
 
 
 def finished_record(spec: RunSpec, out_dir: str | os.PathLike) -> dict[str, Any] | None:
@@ -96,7 +216,7 @@ def finished_record(spec: RunSpec, out_dir: str | os.PathLike) -> dict[str, Any]
     history_path = Path(out_dir) / spec.key / HISTORY
     if not history_path.exists():
         return None
-    record = json.loads(history_path.read_text())
+    record = read_history(history_path)
     history = record["history"]
     if len(history) >= spec.protocol.epochs or (history and history[-1].get("diverged")):
         return record
@@ -141,6 +261,62 @@ def _autocast(device: torch.device):
     return torch.autocast("cpu", enabled=False)
 
 
+KILL_AT_ENV = "EXPERIMENTS_TRAINING_KILL_AT"
+"""Fault injection for the crash-consistency tests: ``<point>:<epoch>[:<step>]`` makes the
+training process SIGKILL itself right after ``point`` of (1-based) ``epoch``; points are
+``step`` (after optimizer step ``<step>`` of the epoch), ``metrics``, ``history`` and
+``checkpoint`` (after that file's write). Unset in normal use."""
+
+_WRITE_POINTS = ("metrics", "history", "checkpoint")
+
+
+def _kill_point() -> tuple[str, int, int] | None:
+    value = os.environ.get(KILL_AT_ENV)
+    if not value:
+        return None
+    point, epoch, *step = value.split(":")
+    if point not in ("step", *_WRITE_POINTS) or (point == "step") != bool(step):
+        raise ValueError(
+            f"{KILL_AT_ENV}={value!r}: expected step:<epoch>:<step> or <write>:<epoch>"
+        )
+    return point, int(epoch), int(step[0]) if step else 0
+
+
+def _maybe_kill(
+    kill_at: tuple[str, int, int] | None, point: str, epoch: int, step: int = 0
+) -> None:
+    if kill_at == (point, epoch, step):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _diverged_entry(epoch: int, lr: float, step: int | None, reason: str) -> dict[str, Any]:
+    """The log entry of the epoch a run diverged in: no metric is defined, so each is NaN."""
+    nan = math.nan
+    return {
+        "epoch": epoch,
+        "lr": lr,
+        "train_loss": nan,
+        "test_loss": nan,
+        "test_accuracy": nan,
+        "mean_first_moment_input_norm": nan,
+        "layer_step_sizes": [],
+        "oscillation_index": nan,
+        "diverged": True,
+        "diverged_at": {"epoch": epoch, "step": step, "reason": reason},
+    }
+
+
+def diverged_at(record: dict[str, Any]) -> dict[str, Any] | None:
+    """Where a run diverged (``{"epoch", "step", "reason"}``), or None if it did not."""
+    history = record.get("history") or []
+    if not (history and history[-1].get("diverged")):
+        return None
+    last = history[-1]
+    return last.get(
+        "diverged_at", {"epoch": last["epoch"], "step": None, "reason": "non-finite loss"}
+    )
+
+
 def train(
     spec: RunSpec,
     data: ImageDataset,
@@ -148,7 +324,6 @@ def train(
     *,
     device: str | torch.device = "cpu",
     progress: Callable[[str], None] | None = None,
-    oscillation_samples: int = 4096,
     compile_model: bool = False,
 ) -> dict[str, Any]:
     """Run (or resume) ``spec`` and return its record: settings plus per-epoch history.
@@ -164,6 +339,7 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     history_path, checkpoint_path = run_dir / HISTORY, run_dir / CHECKPOINT
     metrics_path = run_dir / METRICS
+    kill_at = _kill_point()
 
     torch.manual_seed(spec.seed)
     model = build_model(protocol.model, num_classes=len(data.classes), width=protocol.width)
@@ -174,6 +350,7 @@ def train(
     base_lr = options["lr"]
     optimizer = REGISTRY[spec.optimizer].torch_class(model.parameters(), **options)
     params = [p for p in model.parameters() if p.requires_grad]
+    oscillation = OscillationIndex(params, samples=spec.oscillation_samples, seed=spec.seed)
 
     record: dict[str, Any] = {
         "run": spec.key,
@@ -191,16 +368,22 @@ def train(
     if finished is not None:
         return finished
     if checkpoint_path.exists() and history_path.exists():
-        saved = torch.load(checkpoint_path, map_location=device, weights_only=False)
-        logged = json.loads(history_path.read_text())
+        logged = read_history(history_path)
+        saved = _load_checkpoint(checkpoint_path, device)
         resume_at = saved["epoch"] + 1
         # The log is written before the checkpoint, so after a crash between the two it may
         # hold an epoch the checkpoint lacks: that epoch is trained again, logged once. A log
         # behind its checkpoint (left by versions that saved the checkpoint first) has lost
         # an epoch for good; the run then starts over rather than leave a gap.
         if len(logged["history"]) >= resume_at:
-            model.load_state_dict(saved["model"])
-            optimizer.load_state_dict(saved["optimizer"])
+            try:
+                model.load_state_dict(saved["model"])
+                optimizer.load_state_dict(saved["optimizer"])
+                oscillation.load_state_dict(saved["oscillation"])
+            except (RuntimeError, ValueError, KeyError, TypeError) as error:
+                raise RunFileError(
+                    f"{checkpoint_path}: does not fit this run ({error}); {_REMEDY}"
+                ) from error
             record = logged
             record["history"] = record["history"][:resume_at]
             start_epoch = resume_at
@@ -219,7 +402,6 @@ def train(
         seed=spec.seed,
         test_batch_size=500,
     )  # fmt: skip
-    oscillation = OscillationIndex(params, samples=oscillation_samples, seed=spec.seed)
     # Training goes through the compiled wrapper; ``model`` stays the plain module, whose
     # state_dict keys the checkpoint (the wrapper's would carry an ``_orig_mod.`` prefix)
     # and which evaluates the test set (eval mode under no_grad would be a second graph to
@@ -235,6 +417,7 @@ def train(
         loss_sum = torch.zeros((), device=device)
         norm_sum = torch.zeros((), device=device)
         steps, seen = 0, 0
+        divergence: tuple[int | None, str] | None = None
         for batch_images, batch_labels in train_loader.iter_epoch(epoch):
             if device.type == "cuda":
                 batch_images = batch_images.contiguous(memory_format=torch.channels_last)
@@ -242,50 +425,70 @@ def train(
             with _autocast(device):
                 loss = nn.functional.cross_entropy(forward(batch_images).float(), batch_labels)
             loss.backward()
-            optimizer.step()
+            try:
+                optimizer.step()
+            except NonFiniteGradientError as error:
+                # The step changed nothing; the run has diverged at this step. That is the
+                # run's result, recorded below, not a failure of the study.
+                divergence = (steps + 1, str(error))
+                break
             norm_sum += first_moment_input_norm(optimizer)
             oscillation.update()
             loss_sum += loss.detach() * len(batch_labels)
             steps += 1
             seen += len(batch_labels)
+            _maybe_kill(kill_at, "step", epoch + 1, steps)
         seconds = time.perf_counter() - started
-        train_loss = float(loss_sum) / seen
-        test_loss, test_accuracy = evaluate(model, test_loader, device)
-        step_stats = layerwise_step_statistics(optimizer)
-        entry = {
-            "epoch": epoch + 1,
-            "lr": lr,
-            "train_loss": train_loss,
-            "test_loss": test_loss,
-            "test_accuracy": test_accuracy,
-            "mean_first_moment_input_norm": float(norm_sum) / max(steps, 1),
-            "layer_step_sizes": step_stats,
-            "oscillation_index": oscillation.value(),
-            "optimizer_state_bytes": state_bytes(optimizer),
-            "seconds": seconds,
-            "images_per_second": seen / seconds,
-        }
+        train_loss = float(loss_sum) / seen if seen else math.nan
+        if divergence is None and not math.isfinite(train_loss):
+            divergence = (None, "non-finite training loss")  # an optimizer that does not check
+        if divergence is not None:
+            entry = _diverged_entry(epoch + 1, lr, *divergence)
+        else:
+            test_loss, test_accuracy = evaluate(model, test_loader, device)
+            entry = {
+                "epoch": epoch + 1,
+                "lr": lr,
+                "train_loss": train_loss,
+                "test_loss": test_loss,
+                "test_accuracy": test_accuracy,
+                "mean_first_moment_input_norm": float(norm_sum) / max(steps, 1),
+                "layer_step_sizes": layerwise_step_statistics(optimizer),
+                "oscillation_index": oscillation.value(),
+            }
+        entry["optimizer_state_bytes"] = state_bytes(optimizer)
+        entry["seconds"] = seconds
+        entry["images_per_second"] = seen / seconds
         if compile_model:
             entry["compiled_model"] = True  # its images/s are not comparable with eager runs
-        if not math.isfinite(train_loss):
-            entry["diverged"] = True
         record["history"].append(entry)
         # Order matters for a crash between the writes: metrics line, then log, then
         # checkpoint. Whatever is ahead of the checkpoint is cut back on resume (see above).
         _append_metrics(metrics_path, entry)
+        _maybe_kill(kill_at, "metrics", epoch + 1)
         _atomic_write(history_path, lambda path: path.write_text(json.dumps(record, indent=1)))
+        _maybe_kill(kill_at, "history", epoch + 1)
         _atomic_write(
             checkpoint_path,
             lambda path, e=epoch: torch.save(
-                {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": e},
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "oscillation": oscillation.state_dict(),
+                    "epoch": e,
+                },
                 path,
             ),
         )
+        _maybe_kill(kill_at, "checkpoint", epoch + 1)
         if progress is not None:
-            progress(
-                f"{spec.key} epoch {epoch + 1}/{protocol.epochs}: loss {train_loss:.3f}, "
-                f"test acc {test_accuracy:.2f}%, {seen / seconds:.0f} img/s"
-            )
-        if entry.get("diverged"):
+            if divergence is not None:
+                progress(f"{spec.key} diverged in epoch {epoch + 1} (step {divergence[0]})")
+            else:
+                progress(
+                    f"{spec.key} epoch {epoch + 1}/{protocol.epochs}: loss {train_loss:.3f}, "
+                    f"test acc {entry['test_accuracy']:.2f}%, {seen / seconds:.0f} img/s"
+                )
+        if divergence is not None:
             break
     return record

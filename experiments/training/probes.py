@@ -91,7 +91,9 @@ class OscillationIndex:
     """AdaRem's Q (002 §3.2.2): mean over parameters of path length / displacement.
 
     Tracks a fixed random sample of coordinates (``samples`` per model) so the
-    cost does not grow with the model; call :meth:`update` after every step.
+    cost does not grow with the model; call :meth:`update` after every step. The
+    sample is a function of the seed; what it accumulates (:meth:`state_dict`) goes
+    into the run's checkpoint, so a resumed run reads the same Q.
     """
 
     def __init__(self, params: list[Tensor], samples: int = 4096, seed: int = 0) -> None:
@@ -119,6 +121,24 @@ class OscillationIndex:
         current = self._current()
         self.path += (current - self.previous).abs()
         self.previous = current
+
+    def state_dict(self) -> dict[str, Tensor]:
+        """What :meth:`update` has accumulated: start, last reading and path length."""
+        return {"start": self.start, "previous": self.previous, "path": self.path}
+
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        """Continue from a :meth:`state_dict` taken with the same parameters and sample."""
+        for name, mine in self.state_dict().items():
+            theirs = state[name]
+            if theirs.shape != mine.shape:
+                raise ValueError(
+                    f"oscillation probe state {name!r} has shape {tuple(theirs.shape)}, "
+                    f"this probe samples {tuple(mine.shape)}"
+                )
+        self.start, self.previous, self.path = (
+            state[name].to(self.start.device, self.start.dtype).clone()
+            for name in ("start", "previous", "path")
+        )
 
     def value(self) -> float:
         """Q over the sampled coordinates that moved (a coordinate that never moved has no q)."""

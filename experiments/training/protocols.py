@@ -14,13 +14,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+NOT_IDENTITY = {"run_identity": False}
+"""Field metadata for a :class:`Protocol` field that describes a run without changing it."""
+
+
+def identity_fields(cls: type) -> list[str]:
+    """The fields of dataclass ``cls`` that identify a run: all but those marked NOT_IDENTITY."""
+    return [f.name for f in dataclasses.fields(cls) if f.metadata.get("run_identity", True)]
+
 
 @dataclass(frozen=True)
 class Protocol:
-    """One paper's training setting."""
+    """One paper's training setting.
+
+    Every field is part of a run's identity (:meth:`RunSpec.key
+    <experiments.training.loop.RunSpec.key>`) except those marked ``NOT_IDENTITY``.
+    """
 
     name: str
-    source: str
+    source: str = field(metadata=NOT_IDENTITY)
+    """Where the setting comes from (prose for the report)."""
     model: str
     dataset: str
     epochs: int
