@@ -184,6 +184,25 @@ def bench(session: nox.Session) -> None:
     )
 
 
+@nox.session(python=PYTHON)
+def throughput(session: nox.Session) -> None:
+    """Training throughput, N runs one after another vs stacked in one vmapped model:
+    images/s per run and in all, optimizer share, MFU; writes results/throughput.json/.md.
+
+    ``nox -s throughput -- --device cuda --model resnet18 --batch 64 --runs 1,8
+    --optimizers Adam,AdamNorm --peak-tflops 990`` on a GPU.
+    """
+    _install(session)
+    session.run(
+        "python",
+        "-m",
+        "experiments.training.throughput",
+        "--out",
+        "results/throughput.json",
+        *session.posargs,
+    )
+
+
 THIRD_PARTY = "invariants/conformance/third_party.json"
 
 
