@@ -9,8 +9,10 @@ Every check returns a :class:`CheckResult` with one status:
   values, and its cause: the mutation of the reference (``alternatives``, one
   or two at once) whose trajectory the target's matches to rounding, with that
   evidence and the line of the paper it contradicts, or, when none matches, the
-  closest candidates; for differential checks also the smallest gradient
-  sequence found that shows the divergence;
+  closest candidates; and (``runner.attach_minimal_sequences``) the smallest
+  gradient sequence found that shows it, shrunk in the failing check's own
+  setting where a gradient sequence can show it (:attr:`Check.sequence`), once
+  per distinct cause;
 * ``not-applicable``: the check does not apply to this target, or the variant it
   needs (``foreach=False``, two param groups, another hyperparameter) cannot be
   built: never fatal, and never a finding.
