@@ -424,3 +424,13 @@ def test_the_shrink_stops_at_its_time_budget():
     started = time.perf_counter()
     found = smallest(slow, seconds=0.3)
     assert found is not None and time.perf_counter() - started < 2.0
+
+
+@pytest.mark.parametrize("seconds", ["0", "-1", "nan"])
+def test_cli_refuses_a_shrink_budget_that_is_not_positive(seconds, tmp_path, capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["torch.optim:Adam", "--method", "Adam", "--shrink-seconds", seconds,
+              "--out", str(tmp_path / "out")])  # fmt: skip
+    assert raised.value.code == 2
+    assert "--shrink-seconds must be positive" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
