@@ -348,3 +348,89 @@ def test_when_nothing_matches_the_closest_candidates_are_given():
     assert "no single mutation of the catalogue or pair of them matches; closest:" in (
         result.summary
     )
+
+
+def _shrunk(factory, method, names):
+    checks = [c for c in CHECKS if c.name in names]
+    target = Target(factory, method)
+    return check_conformance(target, steps=30, checks=checks, shrink_seconds=3.0)
+
+
+def test_a_failure_outside_the_plain_comparison_gets_its_own_minimal_sequence(tmp_path):
+    from invariants.conformance import write_reports
+    from tests import conformance_mutants as mutants
+
+    report = _shrunk(
+        mutants.DecayFromDefaultsAdam,
+        "Adam",
+        ("differential/float64", "differential/float64/param-groups"),
+    )
+    (failure,) = report.failures
+    assert failure.name == "differential/float64/param-groups"
+    minimal = failure.minimal
+    assert minimal["found_by"] == failure.name and minimal["cause"] == "weight-decay-from-defaults"
+    # Shrunk in the check's own setting: two groups, the first with weight decay.
+    assert [g["options"].get("weight_decay") for g in minimal["groups"]] == [0.1, 0.0]
+    assert 1 <= len(minimal["gradients"]) <= 2
+    assert minimal["divergence"]["step"] <= len(minimal["gradients"])
+    assert minimal["divergence"]["target"] != minimal["divergence"]["reference"]
+    write_reports([report], tmp_path)
+    record = json.loads((tmp_path / "conformance.json").read_text())["targets"][0]
+    (shown,) = [c for c in record["checks"] if c["name"] == failure.name]
+    assert shown["minimal_counterexample"]["gradients"] == minimal["gradients"]
+    text = (tmp_path / "CONFORMANCE.md").read_text()
+    assert "Smallest gradient sequence found that shows it:" in text
+    assert "param group of tensor(s) [0] with `{'weight_decay': 0.1}`" in text
+
+
+def test_failures_with_one_cause_share_one_shrink(monkeypatch):
+    from invariants.conformance import runner
+
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(args[1])
+        return shrink_divergence(*args, **kwargs)
+
+    shrink_divergence = runner.shrink_divergence
+    monkeypatch.setattr(runner, "shrink_divergence", counting)
+    report = _shrunk(
+        subjects.NoBiasCorrectionAdam,
+        "Adam",
+        ("differential/float64", "differential/float64/large-gradients"),
+    )
+    assert [r.name for r in report.failures] == [
+        "differential/float64",
+        "differential/float64/large-gradients",
+    ]
+    assert {r.explained_by[0].key for r in report.failures} == {"no-bias-correction"}
+    assert len(calls) == 1
+    first, second = (r.minimal for r in report.failures)
+    assert first is second and first["found_by"] == "differential/float64"
+    assert first["divergence"] is not None
+
+
+def test_the_shrink_stops_at_its_time_budget():
+    import time
+
+    from invariants.conformance.shrink import smallest
+
+    assert smallest(lambda scenario: True, seconds=0.0) is None
+
+    def slow(scenario):
+        time.sleep(0.02)
+        return True
+
+    started = time.perf_counter()
+    found = smallest(slow, seconds=0.3)
+    assert found is not None and time.perf_counter() - started < 2.0
+
+
+@pytest.mark.parametrize("seconds", ["0", "-1", "nan"])
+def test_cli_refuses_a_shrink_budget_that_is_not_positive(seconds, tmp_path, capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["torch.optim:Adam", "--method", "Adam", "--shrink-seconds", seconds,
+              "--out", str(tmp_path / "out")])  # fmt: skip
+    assert raised.value.code == 2
+    assert "--shrink-seconds must be positive" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from invariants.conformance.checks import CHECKS, FAIL, OPEN
+from invariants.conformance.checks import CHECKS, FAIL, OPEN, SHRINK_SECONDS
 from invariants.conformance.runner import check_conformance
 from invariants.conformance.target import Target, TargetError
 from invariants.conformance.writer import write_reports
@@ -70,6 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--targets", type=Path, help="JSON list of {target, method, kwargs}")
     parser.add_argument("--steps", type=int, default=60, help="battery length (default 60)")
     parser.add_argument("--no-shrink", action="store_true", help="skip the Hypothesis shrink")
+    parser.add_argument(
+        "--shrink-seconds",
+        type=float,
+        default=SHRINK_SECONDS,
+        help=f"time budget of each shrink, one per distinct cause (default {SHRINK_SECONDS:g})",
+    )
     parser.add_argument("--only", default="", help="comma-separated check names (prefixes)")
     parser.add_argument("--out", type=Path, default=Path("conformance"))
     args = parser.parse_args(argv)
@@ -79,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--method is required with a target")
     if args.steps < 30:
         parser.error("--steps must be at least 30")
+    if not args.shrink_seconds > 0:
+        parser.error(f"--shrink-seconds must be positive, got {args.shrink_seconds}")
     prefixes = [p.strip() for p in args.only.split(",") if p.strip()]
     checks = [c for c in CHECKS if not prefixes or any(c.name.startswith(p) for p in prefixes)]
     if not checks:
@@ -102,7 +110,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{target.label} as {target.method} ({REGISTRY[target.method].algorithm})")
             reports.append(
                 check_conformance(
-                    target, args.steps, not args.no_shrink, checks, progress=_print_result
+                    target,
+                    args.steps,
+                    not args.no_shrink,
+                    checks,
+                    progress=_print_result,
+                    shrink_seconds=args.shrink_seconds,
                 )
             )
             print(f"  -> {reports[-1].verdict} ({reports[-1].seconds:.1f} s)", flush=True)

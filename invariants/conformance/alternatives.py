@@ -204,6 +204,25 @@ class _NormEmaAfterUse:
         return inputs
 
 
+class _NormFromFirstMoment:
+    """AdaNorm's norm (eq. 2) taken of the first moment ‖m_{t-1}‖ (as it stands before
+    this step: m_t needs s_t) instead of the gradient's ‖g_t‖, in e_t (eq. 4) and in the
+    comparison and ratio of s_t (eq. 3), which still scales g_t."""
+
+    def _moment_inputs(self, g, active):
+        if self.norm_scope != "tensor":
+            return super()._moment_inputs(g, active)
+        inputs = {}
+        for i in active:
+            m_norm = l2_norm(self.state[i]["m"])
+            self.state[i]["e"] = self.gamma * self.state[i]["e"] + (1.0 - self.gamma) * m_norm
+            s = self._correct(g[i], m_norm, self.state[i]["e"])
+            first = s if self.corrected_moments in ("first", "both") else g[i]
+            second = s if self.corrected_moments in ("second", "both") else g[i]
+            inputs[i] = (first, second)
+        return inputs
+
+
 class _BeliefFromPreviousMoment:
     """AdaBelief's belief (g_t - m_{t-1})² from the moment before its update."""
 
@@ -517,6 +536,13 @@ def alternatives(method: str, arguments: Mapping[str, Any]) -> list[Alternative]
             "AdaNorm compares ‖g_t‖ with e_{t-1} and scales by it; e_t is updated after "
             "its use", "e_t = γ e_{t-1} + (1-γ)‖g_t‖ (eq. 4) before s_t (eq. 3)",
             mixins=[_NormEmaAfterUse],
+        )  # fmt: skip
+        add(
+            "norm-from-first-moment", KNOWN_MISTAKE,
+            "AdaNorm's norm taken of the first moment, ‖m_{t-1}‖, instead of the gradient's "
+            "‖g_t‖ (in e_t and in s_t's ratio)",
+            "e_t = γ e_{t-1} + (1-γ)‖g_t‖ (eq. 4), the norm of g_t (eq. 2)",
+            mixins=[_NormFromFirstMoment],
         )  # fmt: skip
     if issubclass(reference, AdaBeliefReference):
         add(

@@ -9,8 +9,10 @@ Every check returns a :class:`CheckResult` with one status:
   values, and its cause: the mutation of the reference (``alternatives``, one
   or two at once) whose trajectory the target's matches to rounding, with that
   evidence and the line of the paper it contradicts, or, when none matches, the
-  closest candidates; for differential checks also the smallest gradient
-  sequence found that shows the divergence;
+  closest candidates; and (``runner.attach_minimal_sequences``) the smallest
+  gradient sequence found that shows it, shrunk in the failing check's own
+  setting where a gradient sequence can show it (:attr:`Check.sequence`), once
+  per distinct cause;
 * ``not-applicable``: the check does not apply to this target, or the variant it
   needs (``foreach=False``, two param groups, another hyperparameter) cannot be
   built: never fatal, and never a finding.
@@ -40,7 +42,7 @@ from invariants.conformance.alternatives import (
     alternatives,
     pairs,
 )
-from invariants.conformance.shrink import describe, smallest
+from invariants.conformance.shrink import UNIT, Setting, describe, smallest
 from invariants.conformance.target import Target, TargetError
 from invariants.conformance.trajectory import (
     Divergence,
@@ -317,40 +319,77 @@ def _curves(target_traj: Trajectory, reference: Trajectory, where: Divergence) -
 
 # -- the checks ----------------------------------------------------------------
 @dataclass(frozen=True)
+class SequenceSetup:
+    """How one check runs both sides on a gradient sequence, for the shrinker: the
+    target's dtype and constructor overrides, the reference's arguments, the check's
+    tolerance and what it does around the gradients (:class:`~.shrink.Setting`)."""
+
+    dtype: torch.dtype
+    overrides: dict[str, Any]
+    arguments: dict[str, Any]
+    tolerance: float
+    setting: Setting
+
+
+@dataclass(frozen=True)
 class Check:
     name: str
     kind: str
     run: Callable[[Target, int], CheckResult]
+    sequence: Callable[[Target], SequenceSetup | None] | None = None
+    """For a check whose failure a gradient sequence can show: its setup for the
+    shrinker (``None`` where the check does not apply to the target)."""
 
 
 def _differential(
+    name: str,
+    kind: str,
     scenario_factory: Callable[[int], Scenario],
     dtype: torch.dtype = torch.float64,
     overrides_for: Callable[[Target], dict[str, Any]] | None = None,
     scenario_for: Callable[[Target, int, dict[str, Any]], Scenario] | None = None,
+    setting: Setting | Callable[[Target, dict[str, Any]], Setting] = UNIT,
     **fixed: Any,
-) -> Callable[[Target, int], CheckResult]:
-    def run(target: Target, steps: int, name: str = "", kind: str = "") -> CheckResult:
+) -> Check:
+    """A check comparing the target with the reference on ``scenario_factory``'s
+    gradients (or ``scenario_for``'s), at ``dtype``, with ``fixed`` and ``overrides_for``'s
+    hyperparameters; ``setting`` is the same check as the shrinker draws it."""
+    tolerance = FLOAT64_TOLERANCE if dtype == torch.float64 else FLOAT32_TOLERANCE
+
+    def overrides(target: Target) -> dict[str, Any] | str:
+        """The constructor overrides, or why the check does not apply."""
         missing = [k for k in fixed if not target.accepts(k)]
         if missing:
-            text = f"no {', '.join(f'`{k}`' for k in missing)} argument"
-            return CheckResult(name, kind, NOT_APPLICABLE, text)
-        overrides = {**fixed, **(overrides_for(target) if overrides_for else {})}
-        if overrides_for is not None and not overrides:
-            return CheckResult(name, kind, NOT_APPLICABLE, "no hyperparameter to vary")
-        arguments = target.reference_arguments(**overrides)
+            return f"no {', '.join(f'`{k}`' for k in missing)} argument"
+        found = {**fixed, **(overrides_for(target) if overrides_for else {})}
+        if overrides_for is not None and not found:
+            return "no hyperparameter to vary"
+        return found
+
+    def sequence(target: Target) -> SequenceSetup | None:
+        found = overrides(target)
+        if isinstance(found, str):
+            return None
+        arguments = target.reference_arguments(**found)
+        drawn = setting if isinstance(setting, Setting) else setting(target, arguments)
+        return SequenceSetup(dtype, found, arguments, tolerance, drawn)
+
+    def run(target: Target, steps: int, name: str = name, kind: str = kind) -> CheckResult:
+        found = overrides(target)
+        if isinstance(found, str):
+            return CheckResult(name, kind, NOT_APPLICABLE, found)
+        arguments = target.reference_arguments(**found)
         if scenario_for is not None:
             scenario = scenario_for(target, steps, arguments)
         else:
             scenario = scenario_factory(steps)
-        traj = run_target(target, scenario, dtype, **overrides)
-        tolerance = FLOAT64_TOLERANCE if dtype == torch.float64 else FLOAT32_TOLERANCE
+        traj = run_target(target, scenario, dtype, **found)
         battery = scenarios.battery(steps)
         battery_traj: list[Trajectory] = []
 
         def confirm(alternative: Alternative) -> bool:
             if not battery_traj:
-                battery_traj.append(run_target(target, battery, dtype, **overrides))
+                battery_traj.append(run_target(target, battery, dtype, **found))
             return bool(_matching(battery_traj[0], battery, arguments, [alternative], tolerance))
 
         # On the battery itself every match is already a match on the battery.
@@ -360,14 +399,14 @@ def _differential(
             None if on_battery else confirm, float64=dtype == torch.float64,
         )  # fmt: skip
         if result.failed and dtype == torch.float64:
-            narrow = _narrow_state(target, overrides)
+            narrow = _narrow_state(target, found)
             if narrow:
                 cause = _float32_state_cause(narrow)
                 result.summary = f"{cause.explanation}; {result.summary}"
                 result.explained_by = [cause, *result.explained_by]
         return result
 
-    return run
+    return Check(name, kind, run, sequence)
 
 
 def _non_default(target: Target) -> dict[str, Any]:
@@ -387,6 +426,16 @@ def _two_groups(target: Target, steps: int, arguments: dict[str, Any]) -> Scenar
     return scenarios.two_groups(
         min(steps, 40), float(arguments.get("lr", 1e-3)), target.accepts("weight_decay")
     )
+
+
+def _two_groups_setting(target: Target, arguments: dict[str, Any]) -> Setting:
+    """:func:`scenarios.two_groups` on the shrinker's two tensors: the first with weight
+    decay 0.1, the second at half the learning rate without decay."""
+    lr = float(arguments.get("lr", 1e-3))
+    decays = target.accepts("weight_decay")
+    first = {"weight_decay": 0.1} if decays else {}
+    second = {"lr": lr / 2, **({"weight_decay": 0.0} if decays else {})}
+    return dataclasses.replace(UNIT, groups=(first, second))
 
 
 def _narrow_state(target: Target, overrides: dict[str, Any]) -> list[str]:
@@ -717,52 +766,57 @@ def _unit_rows(p: np.ndarray) -> np.ndarray:
 
 
 CHECKS: tuple[Check, ...] = (
-    Check("differential/float64", "differential", _differential(scenarios.battery)),
-    Check(
+    _differential("differential/float64", "differential", scenarios.battery, setting=Setting()),
+    _differential(
         "differential/float64/tiny-gradients",
         "differential",
-        _differential(lambda n: scenarios.battery(n, scale=scenarios.SCALES["tiny"])),
+        lambda n: scenarios.battery(n, scale=scenarios.SCALES["tiny"]),
+        setting=Setting(scales=(scenarios.SCALES["tiny"],)),
     ),
-    Check(
+    _differential(
         "differential/float64/large-gradients",
         "differential",
-        _differential(lambda n: scenarios.battery(n, scale=scenarios.SCALES["large"])),
+        lambda n: scenarios.battery(n, scale=scenarios.SCALES["large"]),
+        setting=Setting(scales=(scenarios.SCALES["large"],)),
     ),
-    Check(
-        "differential/float64/weight-decay",
-        "differential",
-        _differential(scenarios.battery, weight_decay=0.1),
+    _differential(
+        "differential/float64/weight-decay", "differential", scenarios.battery, weight_decay=0.1
     ),
-    Check("differential/float32", "differential", _differential(scenarios.battery, torch.float32)),
-    Check(
+    _differential("differential/float32", "differential", scenarios.battery, torch.float32),
+    _differential(
         "differential/float32/tiny-gradients",
         "differential",
-        _differential(lambda n: scenarios.battery(n, scale=1e-5), torch.float32),
+        lambda n: scenarios.battery(n, scale=1e-5),
+        torch.float32,
+        setting=Setting(scales=(1e-5,)),
     ),
-    Check(
+    _differential(
         "differential/float64/non-default-hyperparameters",
         "differential",
-        _differential(scenarios.battery, overrides_for=_non_default),
+        scenarios.battery,
+        overrides_for=_non_default,
     ),
-    Check(
+    _differential(
         "differential/float64/param-groups",
         "differential",
-        _differential(scenarios.battery, scenario_for=_two_groups),
+        scenarios.battery,
+        scenario_for=_two_groups,
+        setting=_two_groups_setting,
     ),
-    Check(
-        "edge/zero-gradient-after-history",
-        "edge",
-        _differential(lambda n: scenarios.zero_after_history()),
+    _differential(
+        "edge/zero-gradient-after-history", "edge", lambda n: scenarios.zero_after_history()
     ),
-    Check(
+    _differential(
         "edge/parameter-without-gradient",
         "edge",
-        _differential(lambda n: scenarios.missing_gradients()),
+        lambda n: scenarios.missing_gradients(),
+        setting=dataclasses.replace(UNIT, missing=True),
     ),
-    Check(
+    _differential(
         "edge/lr-change-between-steps",
         "edge",
-        _differential(lambda n: scenarios.battery(min(n, 40), lr_factors={10: 0.1, 25: 3.0})),
+        lambda n: scenarios.battery(min(n, 40), lr_factors={10: 0.1, 25: 3.0}),
+        setting=dataclasses.replace(UNIT, lr_changes=True),
     ),
     Check("edge/state-dict-round-trip", "edge", _roundtrip),
     Check("edge/state-precision", "edge", _state_precision),
@@ -797,38 +851,75 @@ def run_check(check: Check, target: Target, steps: int) -> CheckResult:
     return result
 
 
-def shrink_divergence(target: Target, max_examples: int = 300) -> dict[str, Any] | None:
-    """The smallest float64 gradient sequence on which the target leaves the reference."""
-    arguments = target.reference_arguments()
+SHRINK_SECONDS = 10.0
+"""The default time budget of one shrink (each distinct cause is shrunk once)."""
+
+
+def shrink_divergence(
+    target: Target,
+    setup: SequenceSetup | None = None,
+    max_examples: int = 300,
+    seconds: float | None = SHRINK_SECONDS,
+) -> dict[str, Any] | None:
+    """The smallest gradient sequence found, within ``seconds``, on which the target
+    leaves the reference as one check runs them (``setup``; default: the plain float64
+    comparison), with where they part and both sides' values there."""
+    if setup is None:
+        setup = SequenceSetup(
+            torch.float64, {}, target.reference_arguments(), FLOAT64_TOLERANCE, Setting()
+        )
+
+    def reference_run(scenario: Scenario) -> Trajectory | None:
+        try:
+            return run_reference(target.method, scenario, setup.arguments)
+        except (ValueError, TypeError, ZeroDivisionError, FloatingPointError):
+            return None  # the reference cannot take this sequence: nothing to compare
 
     def parts(scenario: Scenario) -> bool:
+        reference = reference_run(scenario)
+        if reference is None:
+            return False
         try:
-            ours = run_target(target, scenario)
+            ours = run_target(target, scenario, setup.dtype, **setup.overrides)
         except Exception:
             return True
-        reference = run_reference(target.method, scenario, arguments)
-        return first_divergence(ours, reference, FLOAT64_TOLERANCE) is not None
+        return first_divergence(ours, reference, setup.tolerance) is not None
 
-    found = smallest(parts, max_examples)
+    started = time.perf_counter()
+    found = smallest(parts, setup.setting, max_examples, seconds)
     if found is None:
         return None
-    reference = run_reference(target.method, found, arguments)
-    try:
-        ours = run_target(target, found)
-        where = first_divergence(ours, reference, FLOAT64_TOLERANCE)
-    except Exception as error:
-        return {
-            "params": describe_params(found),
-            "gradients": describe(found),
-            "raised": repr(error),
-        }
-    return {
+    record: dict[str, Any] = {
         "params": describe_params(found),
         "gradients": describe(found),
-        "divergence": None if where is None else where.as_json(),
-        "target_params": [p.tolist() for p in ours[-1]],
-        "reference_params": [p.tolist() for p in reference[-1]],
+        "lr_factors": {str(k): v for k, v in sorted(found.lr_factors.items())},
+        "groups": None
+        if found.groups is None
+        else [
+            {
+                "tensors": list(g.indices),
+                "options": dict(g.options),
+                "added_before_step": g.added_at + 1,
+            }
+            for g in found.groups
+        ],
+        "overrides": {k: v for k, v in setup.overrides.items()},
+        "dtype": str(setup.dtype).removeprefix("torch."),
     }
+    reference = reference_run(found)
+    try:
+        ours = run_target(target, found, setup.dtype, **setup.overrides)
+        where = None if reference is None else first_divergence(ours, reference, setup.tolerance)
+    except Exception as error:
+        record["raised"] = repr(error)
+    else:
+        record["divergence"] = None if where is None else where.as_json()
+        record["target_params"] = [p.tolist() for p in ours[-1]]
+        record["reference_params"] = (
+            None if reference is None else [p.tolist() for p in reference[-1]]
+        )
+    record["seconds"] = round(time.perf_counter() - started, 2)
+    return record
 
 
 def describe_params(scenario: Scenario) -> list[Any]:

@@ -17,6 +17,7 @@ from invariants.conformance.checks import (
     FLOAT32_TOLERANCE,
     FLOAT64_TOLERANCE,
     OPEN,
+    SHRINK_SECONDS,
     Check,
     CheckResult,
     run_check,
@@ -37,13 +38,17 @@ class ConformanceReport:
     target: Target
     results: list[CheckResult]
     reference_arguments: dict[str, Any]
-    minimal: dict[str, Any] | None = None
     seconds: float = 0.0
     environment: dict[str, str] = field(default_factory=dict)
 
     @property
     def failures(self) -> list[CheckResult]:
         return [r for r in self.results if r.status == FAIL]
+
+    @property
+    def minimal(self) -> dict[str, Any] | None:
+        """The first failure's smallest gradient sequence (``None``: none, or not shrunk)."""
+        return next((r.minimal for r in self.failures if r.minimal is not None), None)
 
     @property
     def verdict(self) -> str:
@@ -63,7 +68,6 @@ class ConformanceReport:
             "verdict": self.verdict,
             "tolerances": {"float64": FLOAT64_TOLERANCE, "float32": FLOAT32_TOLERANCE},
             "checks": [r.as_json() for r in self.results],
-            "minimal_counterexample": self.minimal,
             "seconds": round(self.seconds, 2),
             "environment": self.environment,
         }
@@ -95,8 +99,10 @@ def check_conformance(
     shrink: bool = True,
     checks: Sequence[Check] = CHECKS,
     progress: Callable[[CheckResult], None] | None = None,
+    shrink_seconds: float = SHRINK_SECONDS,
 ) -> ConformanceReport:
-    """Run ``checks`` on ``target``; shrink the float64 divergence if there is one.
+    """Run ``checks`` on ``target``; with ``shrink``, give each failure the smallest
+    gradient sequence that shows it (:func:`attach_minimal_sequences`).
 
     Raises :class:`~invariants.conformance.target.TargetError` when the target
     cannot be built with its arguments (nothing to check then).
@@ -112,7 +118,47 @@ def check_conformance(
         if progress is not None:
             progress(result)
     report = ConformanceReport(target, results, arguments, environment=environment())
-    if shrink and any(r.failed and r.kind == "differential" for r in results):
-        report.minimal = shrink_divergence(target)
+    if shrink:
+        attach_minimal_sequences(target, checks, report.failures, shrink_seconds)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def cause_of(result: CheckResult) -> str:
+    """The key failures are grouped by: the first explanation's, else the check's own
+    (two unexplained failures need not share a cause)."""
+    if result.explained_by:
+        return result.explained_by[0].key
+    return f"unexplained in {result.name}"
+
+
+def attach_minimal_sequences(
+    target: Target,
+    checks: Sequence[Check],
+    failures: Sequence[CheckResult],
+    seconds: float = SHRINK_SECONDS,
+) -> None:
+    """Give each failure the smallest gradient sequence that shows its cause.
+
+    Each distinct cause is shrunk once, in the setting of the first failing check with
+    that cause whose failure a gradient sequence can show (a differential check, or an
+    edge check whose scenario is a gradient sequence), within ``seconds``; every failure
+    with that cause shares the result (``found_by`` names the check it was shrunk in).
+    A cause only checks without a gradient sequence see (a lost state entry, an aliased
+    gradient) gets none.
+    """
+    by_name = {c.name: c for c in checks}
+    shrunk: dict[str, dict[str, Any]] = {}
+    for result in failures:
+        cause = cause_of(result)
+        check = by_name.get(result.name)
+        if cause in shrunk or check is None or check.sequence is None:
+            continue
+        setup = check.sequence(target)
+        if setup is None:
+            continue
+        found = shrink_divergence(target, setup, seconds=seconds)
+        shrunk[cause] = {"found_by": result.name, "cause": cause, "within_seconds": seconds}
+        shrunk[cause].update(found or {"gradients": None})
+    for result in failures:
+        result.minimal = shrunk.get(cause_of(result))

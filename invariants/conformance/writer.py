@@ -112,27 +112,53 @@ def markdown(records: Sequence[dict[str, Any]]) -> str:
             detail = c["summary"].replace("|", "/")
             lines.append(f"| {c['name']} | {_MARK[c['status']]} | {detail} |")
         for c in r["checks"]:
-            if c["status"] not in (FAIL, OPEN) or not c["explained_by"]:
+            if c["status"] not in (FAIL, OPEN) or not (
+                c["explained_by"] or c["minimal_counterexample"]
+            ):
                 continue
             lines += ["", f"### {c['name']}", ""]
             for e in c["explained_by"]:
                 where = f" (the paper has {e['contradicts']})" if e.get("contradicts") else ""
                 lines.append(f"- {e['kind']} `{e['key']}`: {e['explanation']}{where}")
+            if c["status"] == FAIL:
+                lines += _minimal_lines(c["minimal_counterexample"], c["name"])
             if c["name"] in r["plots"]:
                 lines += ["", f"![{c['name']}]({r['plots'][c['name']]})"]
-        minimal = r["minimal_counterexample"]
-        if minimal:
-            lines += ["", "### Smallest gradient sequence found that shows the divergence", ""]
-            lines.append(f"Initial parameters: `{minimal['params']}`")
-            for t, step in enumerate(minimal["gradients"], start=1):
-                lines.append(f"- step {t}: gradients `{step}`")
-            where = minimal.get("divergence")
-            if where:
-                lines.append(
-                    f"- parts after step {where['step']}: tensor {where['tensor']}"
-                    f"{where['index']} = {where['target']!r} (target) vs "
-                    f"{where['reference']!r} (reference)"
-                )
-            if minimal.get("raised"):
-                lines.append(f"- the target raised {minimal['raised']}")
     return "\n".join(lines) + "\n"
+
+
+def _minimal_lines(minimal: dict[str, Any] | None, check: str) -> list[str]:
+    """One failure's smallest gradient sequence, as Markdown."""
+    if minimal is None:
+        return []
+    found_by = minimal["found_by"]
+    origin = "" if found_by == check else f" (shared: same cause, shrunk in {found_by})"
+    if minimal["gradients"] is None:
+        return [
+            "",
+            f"No gradient sequence of a few steps shows it within "
+            f"{minimal['within_seconds']:g} s of search{origin}.",
+        ]
+    lines = ["", f"Smallest gradient sequence found that shows it{origin}:", ""]
+    lines.append(f"- initial parameters `{minimal['params']}` ({minimal['dtype']})")
+    if minimal["overrides"]:
+        lines.append(f"- constructor arguments `{minimal['overrides']}`")
+    for group in minimal["groups"] or []:
+        lines.append(
+            f"- param group of tensor(s) {group['tensors']} with `{group['options']}`, "
+            f"added before step {group['added_before_step']}"
+        )
+    factors = minimal["lr_factors"]
+    for t, step in enumerate(minimal["gradients"], start=1):
+        lr = f" (lr × {factors[str(t - 1)]:g} from here on)" if str(t - 1) in factors else ""
+        lines.append(f"- step {t}{lr}: gradients `{step}`")
+    where = minimal.get("divergence")
+    if where:
+        lines.append(
+            f"- parts after step {where['step']}: tensor {where['tensor']}"
+            f"{where['index']} = {where['target']!r} (target) vs "
+            f"{where['reference']!r} (reference)"
+        )
+    if minimal.get("raised"):
+        lines.append(f"- the target raised {minimal['raised']}")
+    return lines
