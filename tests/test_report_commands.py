@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -76,20 +77,41 @@ def test_replay_prints_the_steps_and_agrees_with_the_record(tmp_path: Path, caps
     assert "recorded verdict falsified; the counterexample reproduces on torch" in printed
 
 
-def test_replay_finds_a_caveats_counterexample(tmp_path: Path, capsys) -> None:
-    """A ``holds`` verdict with a caveat (a case outside the claim's scope) replays it."""
-    stored = _an5_record().evidence["counterexample"]
-    caveat = {"text": "outside S1", "counterexample": stored, "replay": stored["replay"]}
+def _caveat(name: str, found_by: str) -> dict:
+    stored = {**_an5_record().evidence["counterexample"], "found_by": found_by}
+    stored["replay"] = replay_command("AN-5", caveat=name)
+    return {"name": name, "text": f"outside S1 ({name})", "counterexample": stored,
+            "replay": stored["replay"]}  # fmt: skip
+
+
+def test_each_caveat_of_a_holds_record_replays_by_its_own_printed_command(
+    tmp_path: Path, capsys
+) -> None:
+    """A ``holds`` verdict with several caveats (cases outside the claim's scope): each
+    caveat's stored command names the results file and the caveat, and replays that one."""
+    caveats = [_caveat("sign_flip", "torch"), _caveat("zero_gradient", "reference")]
     record(
-        ClaimResult("AN-5", "holds", "no counterexample in S1", "x", {"caveats": [caveat]}),
+        ClaimResult("AN-5", "holds", "no counterexample in S1", "x", {"caveats": caveats}),
         tmp_path,
     )
     merge(tmp_path)
-    assert replay.main(["AN-5", "--results", str(tmp_path)]) == 0
+    stored = load(tmp_path)["AN-5"].evidence["caveats"]
+    results = f"--results {tmp_path}/invariants.json"
+    for caveat in stored:
+        command = f"python -m invariants.replay AN-5 {results} --caveat {caveat['name']}"
+        assert caveat["replay"] == caveat["counterexample"]["replay"] == command
+    assert replay.main(shlex.split(stored[1]["replay"])[3:]) == 0
     printed = capsys.readouterr().out
-    assert "recorded verdict holds; the caveat's counterexample reproduces on torch" in printed
-    located = load(tmp_path)["AN-5"].evidence["caveats"][0]["replay"]
-    assert located == f"python -m invariants.replay AN-5 --results {tmp_path}/invariants.json"
+    assert (
+        "recorded verdict holds; the counterexample of the caveat 'zero_gradient' reproduces "
+        "on reference" in printed
+    )
+    assert replay.main(["AN-5", "--results", str(tmp_path)]) == 0  # no --caveat: the first
+    assert "the caveat's counterexample reproduces on torch" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        replay.main(["AN-5", "--results", str(tmp_path), "--caveat", "rounding"])
+    assert exit_.value.code == 2
+    assert "'sign_flip', 'zero_gradient'" in capsys.readouterr().err
 
 
 def test_commands_of_a_claim_row() -> None:
