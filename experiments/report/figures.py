@@ -21,11 +21,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from experiments import palette
+from experiments.training.recorded import campaigns
 
 Figure = tuple[Path, str]
 """A drawn figure and its caption."""
 
-RECORDED_GPU = Path(__file__).resolve().parents[1] / "training" / "recorded"
+CAMPAIGN_RUNS = "runs.json.gz"
+"""The per-run training logs a recorded campaign keeps beside its manifest (gzip JSON, the
+``history.json`` of each run), drawn like this run's own."""
 
 
 def load_runs(runs_dir: Path) -> list[dict[str, Any]]:
@@ -33,11 +36,16 @@ def load_runs(runs_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(runs_dir.rglob("history.json"))]
 
 
-def load_recorded_gpu_runs() -> list[dict[str, Any]]:
-    runs = []
-    for path in sorted(RECORDED_GPU.glob("*/runs.json.gz")):
-        with gzip.open(path, "rt") as fh:
-            runs.extend(json.load(fh))
+def load_recorded_runs() -> dict[str, list[dict[str, Any]]]:
+    """Each recorded campaign's run logs, by a figure tag naming the campaign; the campaigns
+    are those :func:`experiments.training.recorded.campaigns` finds (one with no run logs
+    has no figures)."""
+    runs = {}
+    for folder in campaigns():
+        path = folder / CAMPAIGN_RUNS
+        if path.exists():
+            with gzip.open(path, "rt") as fh:
+                runs[f"recorded {folder.name}"] = json.load(fh)
     return runs
 
 
@@ -187,10 +195,8 @@ def draw_all(report_dir: Path) -> list[Figure]:
     plots = report_dir / "figures"
     plots.mkdir(exist_ok=True)
     drawn: list[Figure] = []
-    for runs, tag in (
-        (load_runs(report_dir / "stages" / "training" / "runs"), "this run"),
-        (load_recorded_gpu_runs(), "recorded H100"),
-    ):
+    sources = {"this run": load_runs(report_dir / "stages" / "training" / "runs")}
+    for tag, runs in {**sources, **load_recorded_runs()}.items():
         if runs:
             drawn += training_curves(runs, plots, tag)
             drawn += step_size_statistics(runs, plots, tag)

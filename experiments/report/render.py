@@ -347,33 +347,52 @@ def build_blocks(
         for entry in (e for e in entries if e["paper"] == paper):
             blocks += _claim_blocks(entry, commands[entry["id"]], figures_dir, figures)
     if recorded_gpu:
-        blocks.append(Heading("Recorded GPU runs", 2, "recorded-gpu"))
-        blocks.append(
-            Paragraph(
-                "Studies run on an NVIDIA H100 at the 'shortened' scale (the papers' models and "
-                "full CIFAR-10, fewer epochs): see experiments/training/recorded/. Where a "
-                "claim's evidence ladder lists them, their fidelity says whether they decide."
-            )
-        )
-        blocks.append(
-            Table(
-                ("claim", "decided at that scale", "protocol", "evidence"),
-                tuple(
-                    (
-                        (Link(r["claim_id"], r["claim_id"]),),
-                        r["evidence"].get("decided_at_this_scale", r["verdict"]),
-                        r["evidence"].get("protocol", ""),
-                        first_sentences(r["summary"]),
-                    )
-                    for r in recorded_gpu
-                ),
-            )
-        )
+        blocks += _recorded_blocks(recorded_gpu)
     if figures:
         blocks.append(Heading("Figures", 2, "figures"))
         for path, caption in figures:
             blocks.append(Image(path, caption))
     return blocks
+
+
+def _recorded_role(record: dict[str, Any]) -> str:
+    """What a recorded study does in its claim's verdict: decide it (it matches the claim's
+    scope), or stand as a rung below the scope the verdict still waits for."""
+    evidence = record["evidence"]
+    if evidence["fidelity"]["matches_scope"]:
+        return f"decides: {record['verdict']}"
+    return f"{evidence['reading']} at its scale; the verdict stays {record['verdict']}"
+
+
+def _recorded_blocks(recorded: list[dict[str, Any]]) -> list[Block]:
+    """The training campaigns recorded on GPU machines, one row per claim they studied."""
+    return [
+        Heading("Recorded GPU campaigns", 2, "recorded-gpu"),
+        Paragraph(
+            (
+                "Training campaigns run on GPU machines are kept under ",
+                CodeSpan("experiments/training/recorded/"),
+                " (one folder with a manifest.json per campaign) and are records like this "
+                "run's own studies: each enters its claims' evidence ladder with its fidelity, "
+                "and decides a claim where it is the highest-fidelity study and matches the "
+                "claim's scope (the papers' model, data and protocol). Below the scope it is "
+                "evidence at its scale, shown in the claim's ladder; its run logs are drawn "
+                "among the figures.",
+            )
+        ),
+        Table(
+            ("claim", "campaign", "protocol", "in the verdict"),
+            tuple(
+                (
+                    (Link(r["claim_id"], r["claim_id"]),),
+                    r["evidence"]["source"],
+                    r["evidence"].get("protocol", ""),
+                    _recorded_role(r),
+                )
+                for r in recorded
+            ),
+        ),
+    ]
 
 
 def write_report(
