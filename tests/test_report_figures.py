@@ -17,6 +17,8 @@ from experiments.regret.plots import CAPTIONS, DRAWN_BOUNDS, iterates_figure, re
 from experiments.regret.runner import run_problem
 from experiments.regret.summary import summarise
 from experiments.report import figures
+from experiments.report.document import Badge, Paragraph, to_html
+from experiments.verdicts import NEEDS_DATA, VERDICTS
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +99,9 @@ def test_stage_figures_get_the_regret_captions(tmp_path: Path) -> None:
     [(path, caption)] = figures.collect_stage_figures(tmp_path / "stages", tmp_path)
     assert path.exists()
     assert caption == f"reddi-periodic: {CAPTIONS['regret']}"
+
+
+def test_every_verdict_has_its_colour_in_the_report() -> None:
+    assert set(palette.VERDICT_COLORS) == set(VERDICTS)
+    css = to_html([Paragraph((Badge(NEEDS_DATA), " x"))], "t")
+    assert f".v-{NEEDS_DATA} {{ background: {palette.VERDICT_COLORS[NEEDS_DATA]}; }}" in css

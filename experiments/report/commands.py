@@ -15,6 +15,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from experiments.verdicts import FALSIFIED
+
 FAST_SECONDS = 60.0
 """Commands expected to take at most this long are 'seconds'; longer ones are listed with
 their expected time."""
@@ -84,7 +86,7 @@ def _replay_expects(command: str, claim_id: str) -> str:
         if prefix in command:
             return shows
     # a replay through a check's own CLI prints the claim's verdict line
-    return verdict_pattern(claim_id, "falsified")
+    return verdict_pattern(claim_id, FALSIFIED)
 
 
 def _replays(value: Any) -> list[str]:
