@@ -123,7 +123,11 @@ def test_commands_of_a_claim_row() -> None:
                     "stage": "invariants",
                     "verdict": "holds",
                     "reproduce": "HYPOTHESIS_PROFILE=dev python -m invariants --claims AB-1",
-                    "evidence": {},
+                    # a holds record stores its first caveat's case as its counterexample
+                    "evidence": {
+                        "counterexample": {"replay": "python -m invariants.replay AB-1"},
+                        "caveats": [{"replay": "python -m invariants.replay AB-1 --caveat c"}],
+                    },
                 },
                 {
                     "stage": "training",
@@ -132,7 +136,7 @@ def test_commands_of_a_claim_row() -> None:
                     "evidence": {"seconds": 900.0},
                 },
             ],
-            "caveats": [{"text": "t", "replay": "python -m invariants.replay AB-1"}],
+            "caveats": [{"text": "t", "replay": "python -m invariants.replay AB-1 --caveat c"}],
             "ladder": [{"reproduce": "python -m x --device cuda", "stage": "recorded"}],
         },
     }
@@ -144,7 +148,7 @@ def test_commands_of_a_claim_row() -> None:
     assert [(c.kind, c.stage) for c in commands] == [
         ("reproduce", "invariants"),
         ("reproduce", "training"),
-        ("replay", ""),
+        ("replay", "invariants"),
         ("rung", "recorded"),
     ]
     assert [c.fast for c in commands] == [True, False, True, False]
@@ -156,14 +160,41 @@ def test_commands_of_a_claim_row() -> None:
     assert not re.search(verdict_pattern("AB-1", "holds"), "AB-1 holds-under-conditions")
 
 
+def command_shape(command: dict) -> tuple:
+    """What makes two printed commands different to run: their kind and stage, the program
+    they start, the options they pass and whether they pass a case inline (the claim IDs,
+    paths and case names do not). The quick-report test runs one command per shape."""
+    tokens = shlex.split(command["command"])
+    program = tuple(tokens[: tokens.index("-m") + 2]) if "-m" in tokens else tuple(tokens[:2])
+    options = tuple(sorted(t.split("=")[0] for t in tokens if t.startswith("--")))
+    inline = any(t.lstrip().startswith(("{", "from ")) for t in tokens)
+    return command["kind"], command["stage"], program, options, inline
+
+
+def test_command_shapes_tell_options_and_inline_cases_apart() -> None:
+    def shape(text: str) -> tuple:
+        return command_shape({"command": text, "kind": "replay", "stage": "theory"})
+
+    assert shape("python -m theory.lemma1_numeric --case a") == shape(
+        "python -m theory.lemma1_numeric --case b"
+    )
+    assert shape("python -m theory.lemma1_numeric --case a") != shape(
+        "python -m theory.lemma1_numeric '{\"grads\": [[0.0]]}'"
+    )
+    plain = "python -m invariants.replay AN-1 --results r/invariants.json"
+    assert shape(plain) == shape(plain.replace("AN-1", "AR-5"))
+    assert shape(plain) != shape(plain + " --caveat nonzero_gradient")
+
+
 def test_every_fast_command_of_a_quick_report_runs_as_printed(tmp_path: Path) -> None:
-    """A quick report on a theory claim, an invariant claim with a counterexample and a
-    claim that needs data; then every command it prints that takes seconds, run in a shell
-    exactly as printed (the project importable, `python` the project's interpreter), must
-    exit 0 and print what agrees with the verdict beside it. The long ones are listed with
-    their expected time."""
+    """A quick report on a theory claim, an invariant claim with a counterexample, one that
+    holds with a caveat and a claim that needs data; then of the commands it prints that
+    take seconds, one of each shape (:func:`command_shape`), run in a shell exactly as
+    printed (the project importable, `python` the project's interpreter), must exit 0 and
+    print what agrees with the verdict beside it. The long ones are listed with their
+    expected time."""
     out = tmp_path / "report"
-    assert report_main(["--quick", "--claims", "AN-6,AR-5,AR-9", "--out", str(out)]) == 0
+    assert report_main(["--quick", "--claims", "AN-1,AN-6,AR-5,AR-9", "--out", str(out)]) == 0
     payload = json.loads((out / "claims.json").read_text())
     text = (out / "REPORT.md").read_text()
     env = dict(
@@ -172,7 +203,7 @@ def test_every_fast_command_of_a_quick_report_runs_as_printed(tmp_path: Path) ->
         PYTHONPATH=str(ROOT),
         HYPOTHESIS_PROFILE="dev",
     )
-    ran, listed = [], []
+    ran, listed, shapes = [], [], set()
     for claim in payload["claims"]:
         for command in claim["commands"]:
             assert f"\n{command['command']}\n" in text, "the report prints the command as listed"
@@ -180,6 +211,9 @@ def test_every_fast_command_of_a_quick_report_runs_as_printed(tmp_path: Path) ->
             if not command["fast"]:
                 listed.append((claim["id"], command["kind"], command["time"]))
                 continue
+            if command_shape(command) in shapes:
+                continue
+            shapes.add(command_shape(command))
             result = subprocess.run(
                 command["command"],
                 shell=True,
@@ -193,7 +227,10 @@ def test_every_fast_command_of_a_quick_report_runs_as_printed(tmp_path: Path) ->
             shown = result.stdout + result.stderr
             assert result.returncode == 0, f"{command['command']}\n{shown[-3000:]}"
             assert re.search(command["expects"], shown, re.M), f"{command['command']}\n{shown}"
-            ran.append((claim["id"], command["kind"], command["stage"]))
-    assert {("AN-6", "reproduce", "theory"), ("AN-6", "replay", "theory")} <= set(ran)
-    assert {("AR-5", "reproduce", "invariants"), ("AR-5", "replay", "invariants")} <= set(ran)
+            ran.append((claim["id"], command["kind"], command["stage"], command["command"]))
+    kinds = {(kind, stage) for _, kind, stage, _ in ran}
+    assert {("reproduce", "theory"), ("replay", "theory")} <= kinds
+    assert {("reproduce", "invariants"), ("replay", "invariants")} <= kinds
+    assert any(c.startswith("python -m theory.lemma1_numeric '{") for *_, c in ran)
+    assert any(claim_id == "AN-1" and "--caveat nonzero_gradient" in c for claim_id, *_, c in ran)
     assert ("AR-9", "reproduce", "needs a CUDA device") in listed

@@ -135,9 +135,10 @@ def report(tmp_path_factory) -> Path:
             "no counterexample where eq. 3 is defined.",
             caveats=[
                 {
+                    "name": "nonzero_gradient",
                     "text": "at g_t = 0 eq. 3 divides by zero",
                     "counterexample": {"found_by": "torch", "case": AN5_CASE, "violation": []},
-                    "replay": "python -m invariants.replay AN-1",
+                    "replay": "python -m invariants.replay AN-1 --caveat nonzero_gradient",
                 }
             ],
         ),
@@ -232,7 +233,11 @@ def test_conditions_caveats_and_ladder(report: Path) -> None:
         and "| step |" in an2
     )
     an1 = _section(text, "AN-1")
-    assert "Caveats" in an1 and "at g_t = 0 eq. 3 divides by zero" in an1
+    assert "Caveats" in an1 and "nonzero_gradient: at g_t = 0 eq. 3 divides by zero" in an1
+    assert (
+        "Replay this caveat's case: `python -m invariants.replay AN-1 --caveat nonzero_gradient`"
+        in an1
+    )
     ab1 = _section(text, "AB-1")
     assert "| **shortened** | **recorded H100 run** | **VGG11** |" in ab1
     assert "★ decides" in ab1 and "small_cnn ×0.5 (paper: VGG11)" in ab1

@@ -15,7 +15,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from experiments.verdicts import FALSIFIED
+from experiments.verdicts import FALSIFIED, HOLDS
 
 FAST_SECONDS = 60.0
 """Commands expected to take at most this long are 'seconds'; longer ones are listed with
@@ -28,7 +28,7 @@ STARTUP_SECONDS = 10.0
 """Added to a check's measured time: starting Python with torch, sympy and Hypothesis."""
 
 REPLAY_SHOWS = {
-    "python -m invariants.replay": r"counterexample reproduces on",
+    "python -m invariants.replay": r"counterexample(?: of the caveat '[^']+')? reproduces on",
     "python -m theory.lemma1_numeric": r'"violated": true',
     "from theory.adanorm_regret_instance": r"first_violation_T=\d",
 }
@@ -104,6 +104,15 @@ def _replays(value: Any) -> list[str]:
     return found
 
 
+def _shown(part: dict[str, Any]) -> dict[str, Any]:
+    """A part's evidence as the report shows it: a ``holds`` part with caveats stores its first
+    caveat's case as its counterexample too, and that case is replayed as the caveat's."""
+    evidence = part["evidence"]
+    if part["verdict"] == HOLDS and evidence.get("caveats"):
+        return {k: v for k, v in evidence.items() if k != "counterexample"}
+    return evidence
+
+
 def claim_commands(entry: dict[str, Any], stages: list[dict[str, Any]]) -> list[Command]:
     """The commands of one claim row of ``claims.json`` (reproduce first, then replays);
     ``stages``: the report's stage list (name, seconds, shares_work)."""
@@ -120,7 +129,7 @@ def claim_commands(entry: dict[str, Any], stages: list[dict[str, Any]]) -> list[
                 verdict_pattern(claim_id, part["verdict"]),
                 _seconds(part["evidence"], by_name.get(part["stage"])),
             )
-    sources = [(p["stage"], p["evidence"]) for p in parts] or [("", entry["evidence"])]
+    sources = [(p["stage"], _shown(p)) for p in parts] or [("", entry["evidence"])]
     sources.append(("", {k: v for k, v in entry["evidence"].items() if k != "parts"}))
     for stage, evidence in sources:
         for replay in _replays(evidence):

@@ -24,7 +24,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from experiments import palette
-from experiments.report.document import Block, Bullets, Code, Details, Image, Paragraph, Table
+from experiments.report.document import (
+    Block,
+    Bullets,
+    Code,
+    CodeSpan,
+    Details,
+    Image,
+    Paragraph,
+    Table,
+)
 
 RAW_LIMIT = 6000
 """Characters of raw JSON shown in the report (claims.json keeps all of it)."""
@@ -283,11 +292,14 @@ def caveat_blocks(claim_id: str, statement: str, caveats: list[dict[str, Any]]) 
         )
     ]
     for caveat in caveats:
-        blocks.append(Bullets((caveat.get("text", ""),)))
+        name = f"{caveat['name']}: " if caveat.get("name") else ""
+        blocks.append(Bullets((f"{name}{caveat.get('text', '')}",)))
         if "counterexample" in caveat:
             blocks += counterexample_blocks(
                 claim_id, statement, caveat["counterexample"], None, "caveat's counterexample"
             )
+        if caveat.get("replay"):
+            blocks.append(Paragraph(("Replay this caveat's case: ", CodeSpan(caveat["replay"]))))
     return blocks
 
 

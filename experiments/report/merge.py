@@ -62,10 +62,8 @@ class ClaimVerdict:
                     evidence[key] = part["evidence"][key]
         caveats = [c for part in self.parts for c in part["evidence"].get("caveats", [])]
         if caveats:
-            evidence["caveats"] = [
-                {"text": c["text"], "counterexample": c["counterexample"], "replay": c["replay"]}
-                for c in caveats
-            ]
+            shown = ("name", "text", "counterexample", "replay")
+            evidence["caveats"] = [{k: c[k] for k in shown if k in c} for c in caveats]
         if self.ladder:
             evidence["ladder"] = self.ladder
         if self.scale_dependence:

@@ -223,7 +223,8 @@ def _commands_blocks(commands: list[Command]) -> list[Block]:
         groups.setdefault((command.kind, describe_time(command)), []).append(command.command)
     for (kind, time), lines in groups.items():
         each = " each" if len(lines) > 1 else ""
-        blocks.append(Paragraph(f"{titles[kind]} ({time}{each}), from the project root:"))
+        title = titles[kind] + ("s" if kind == "replay" and len(lines) > 1 else "")
+        blocks.append(Paragraph(f"{title} ({time}{each}), from the project root:"))
         blocks.append(Code("\n".join(lines)))
     return blocks
 
