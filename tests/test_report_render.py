@@ -239,7 +239,7 @@ def test_conditions_caveats_and_ladder(report: Path) -> None:
         in an1
     )
     ab1 = _section(text, "AB-1")
-    assert "| **shortened** | **recorded H100 run** | **VGG11** |" in ab1
+    assert "| **recorded H100 run** | **VGG11** | **100 %** | **1,564 of 78,200 (2 %)** |" in ab1
     assert "★ decides" in ab1 and "small_cnn ×0.5 (paper: VGG11)" in ab1
     assert "Scale dependence: the reduced study does not reproduce it" in ab1
     assert "needs a CUDA device" in ab1
@@ -350,3 +350,6 @@ def test_recorded_campaigns_decide_where_they_match_the_scope(tmp_path: Path) ->
     row = {line.split("|")[1].strip(): line for line in section.splitlines() if "](#" in line}
     assert "decides: holds" in row["[AB-1](#AB-1)"]
     assert "supported at its scale; the verdict stays needs-gpu" in row["[AI-5](#AI-5)"]
+    ai5 = text[text.index("### AI-5") :]
+    assert "★ highest; below the claim's scope, so needs-gpu" in ai5
+    assert "★ decides" in text[text.index("### AB-1") : text.index("### AI-5")]

@@ -307,9 +307,14 @@ def _fraction(value: Any) -> str:
     return f"{100 * value:.3g} %" if isinstance(value, int | float) else "–"
 
 
+def _count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else "–"
+
+
 def ladder_blocks(ladder: list[dict[str, Any]], scale_dependence: str | None) -> list[Block]:
-    """The evidence ladder (lowest fidelity first): scale → fidelity → result, the rung that
-    decides marked."""
+    """The evidence ladder (lowest fidelity first): scale → fidelity → result, the highest
+    rung marked, and whether it decides (it matches the claim's scope) or the verdict still
+    waits for a study that does."""
     rows, marked = [], set()
     for i, rung in enumerate(ladder):
         f = rung.get("fidelity", {})
@@ -317,11 +322,18 @@ def ladder_blocks(ladder: list[dict[str, Any]], scale_dependence: str | None) ->
         if f.get("same_model") is False and f.get("paper_model"):
             model += f" (paper: {f['paper_model']})"
         share = _fraction(f.get("step_fraction"))
-        steps = f"{f.get('steps', '–')} of {f.get('paper_steps', '–')} ({share})"
+        steps = f"{_count(f.get('steps'))} of {_count(f.get('paper_steps'))} ({share})"
         window = {True: "reached", False: "not reached"}.get(f.get("averaging_window_reached"), "–")
+        top = ""
+        if rung.get("decides"):
+            marked.add(i)
+            top = (
+                "★ decides"
+                if f.get("matches_scope")
+                else f"★ highest; below the claim's scope, so {rung.get('verdict', 'open')}"
+            )
         rows.append(
             (
-                rung.get("scale", ""),
                 rung.get("source", ""),
                 model,
                 _fraction(f.get("data_fraction")),
@@ -332,19 +344,19 @@ def ladder_blocks(ladder: list[dict[str, Any]], scale_dependence: str | None) ->
                 {True: "yes", False: "no"}.get(f.get("matches_scope"), "–"),
                 rung.get("result", ""),
                 rung.get("reading", ""),
-                "★ decides" if rung.get("decides") else "",
+                top,
             )
         )
-        if rung.get("decides"):
-            marked.add(i)
-    header = ("scale", "source", "model", "data", "steps", "phases", "averaging window",
-              "seeds", "matches the claim's scope", "result", "reading", "")  # fmt: skip
+    header = ("study", "model", "data", "steps", "phases", "averaging window", "seeds",
+              "matches the claim's scope", "result", "reading", "")  # fmt: skip
     blocks: list[Block] = [
         Table(
             header,
             tuple(rows),
             frozenset(marked),
-            "Evidence ladder, lowest fidelity first; ★ the rung that decides the verdict.",
+            "Evidence ladder, lowest fidelity first; ★ the highest-fidelity study, which "
+            "decides the verdict where it matches the claim's scope (the papers' model, data "
+            "and protocol).",
             mark="decides",
         )
     ]
