@@ -137,7 +137,10 @@ def test_commands_of_a_claim_row() -> None:
                 },
             ],
             "caveats": [{"text": "t", "replay": "python -m invariants.replay AB-1 --caveat c"}],
-            "ladder": [{"reproduce": "python -m x --device cuda", "stage": "recorded"}],
+            "ladder": [
+                {"reproduce": "python -m x --scale reduced", "stage": "training"},
+                {"reproduce": "python -m x --device cuda", "stage": "recorded"},
+            ],
         },
     }
     stages = [
@@ -149,9 +152,11 @@ def test_commands_of_a_claim_row() -> None:
         ("reproduce", "invariants"),
         ("reproduce", "training"),
         ("replay", "invariants"),
+        ("rung", "training"),
         ("rung", "recorded"),
     ]
-    assert [c.fast for c in commands] == [True, False, True, False]
+    assert [c.fast for c in commands] == [True, False, True, False, False]
+    assert commands[3].expected_seconds == 1000.0  # the rung this run's training stage ran
     assert commands[0].expected_seconds == 20.0  # the stage's time: the record has none
     assert commands[1].expected_seconds == 1000.0  # training runs are shared between claims
     entry["evidence"]["parts"][0]["evidence"]["seconds"] = 2.0

@@ -146,8 +146,15 @@ def claim_commands(entry: dict[str, Any], stages: list[dict[str, Any]]) -> list[
     for rung in entry["evidence"].get("ladder", []):
         command = rung.get("reproduce")
         if command and command not in commands:
+            stage = rung.get("stage", "")
+            # a rung this run's stage computed takes about that stage's time; a recorded one
+            # ran elsewhere (its time is unknown here)
             commands[command] = Command(
-                command, "rung", rung.get("stage", ""), rf"\b{re.escape(claim_id)}\b", None
+                command,
+                "rung",
+                stage,
+                rf"\b{re.escape(claim_id)}\b",
+                _seconds({}, by_name.get(stage)),
             )
     return list(commands.values())
 
