@@ -22,6 +22,8 @@ from experiments.verdicts import (
     INCONCLUSIVE,
     NEEDS_DATA,
     NEEDS_GPU,
+    NOT_REPRODUCED,
+    SUPPORTED,
 )
 
 EXTRA_ARMS = {"OGD": "#000000", "AMSGrad": "#984ea3"}
@@ -43,6 +45,14 @@ VERDICT_COLORS = {
 the open verdicts in pale blue); a claim without a verdict is :data:`NO_VERDICT_COLOR`."""
 
 NO_VERDICT_COLOR = "#f4b6b6"
+
+READING_COLORS = {
+    SUPPORTED: VERDICT_COLORS[HOLDS],
+    NOT_REPRODUCED: VERDICT_COLORS[FALSIFIED],
+    INCONCLUSIVE: VERDICT_COLORS[INCONCLUSIVE],
+}
+"""What a rung of the evidence ladder reads at its scale, in the colour of the verdict it
+would be if that rung matched the claim's scope."""
 
 LINE_STYLES = ("-", "--", "-.", ":")
 BOUND_STYLE = ":"

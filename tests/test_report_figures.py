@@ -17,8 +17,9 @@ from experiments.regret.plots import CAPTIONS, DRAWN_BOUNDS, iterates_figure, re
 from experiments.regret.runner import run_problem
 from experiments.regret.summary import summarise
 from experiments.report import figures
-from experiments.report.document import Badge, Paragraph, to_html
-from experiments.verdicts import NEEDS_DATA, VERDICTS
+from experiments.report.document import Badge, Paragraph, Table, to_html
+from experiments.verdicts import FALSIFIED, NEEDS_DATA, VERDICTS
+from experiments.verdicts import NOT_REPRODUCED as NR
 
 
 @pytest.fixture(scope="module")
@@ -103,5 +104,8 @@ def test_stage_figures_get_the_regret_captions(tmp_path: Path) -> None:
 
 def test_every_verdict_has_its_colour_in_the_report() -> None:
     assert set(palette.VERDICT_COLORS) == set(VERDICTS)
-    css = to_html([Paragraph((Badge(NEEDS_DATA), " x"))], "t")
-    assert f".v-{NEEDS_DATA} {{ background: {palette.VERDICT_COLORS[NEEDS_DATA]}; }}" in css
+    page = to_html([Paragraph((Badge(NEEDS_DATA), " x")), Table(("reading",), ((NR,),))], "t")
+    assert f".v-{NEEDS_DATA} {{ background: {palette.VERDICT_COLORS[NEEDS_DATA]}; }}" in page
+    # a ladder rung's reading is coloured like the verdict it would be at the claim's scope
+    assert '<td class="v-not-reproduced">not reproduced</td>' in page
+    assert f".v-not-reproduced {{ background: {palette.VERDICT_COLORS[FALSIFIED]}; }}" in page

@@ -18,7 +18,6 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 
 from experiments import palette
-from experiments.verdicts import VERDICTS
 
 
 @dataclass(frozen=True)
@@ -206,11 +205,16 @@ details { margin: 0.4em 0; } summary { cursor: pointer; color: #555; }
 MISSING = "missing"
 """The label of a claim that no stage gave a verdict (the report's, not a verdict)."""
 
-VERDICT_CLASSES = frozenset((*VERDICTS, MISSING))
+_COLOURED = {**palette.VERDICT_COLORS, **palette.READING_COLORS, MISSING: palette.NO_VERDICT_COLOR}
+"""A table cell that is exactly a verdict, or a ladder rung's reading, gets its colour."""
+
+
+def _css_class(text: str) -> str:
+    return "v-" + text.replace(" ", "-")
+
 
 _VERDICT_STYLE = "\n".join(
-    f".v-{verdict} {{ background: {colour}; }}"
-    for verdict, colour in (*palette.VERDICT_COLORS.items(), (MISSING, palette.NO_VERDICT_COLOR))
+    f".{_css_class(label)} {{ background: {colour}; }}" for label, colour in _COLOURED.items()
 )
 
 _CHECKS = """
@@ -248,7 +252,7 @@ def _html_inline(text: Text) -> str:
 
 
 def _html_cell(text: Text) -> str:
-    css = f"v-{text}" if isinstance(text, str) and text in VERDICT_CLASSES else ""
+    css = _css_class(text) if isinstance(text, str) and text in _COLOURED else ""
     body = _html_inline(text)
     return f'<td class="{css}">{body}</td>' if css else f"<td>{body}</td>"
 
