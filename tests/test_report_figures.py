@@ -109,3 +109,8 @@ def test_every_verdict_has_its_colour_in_the_report() -> None:
     # a ladder rung's reading is coloured like the verdict it would be at the claim's scope
     assert '<td class="v-not-reproduced">not reproduced</td>' in page
     assert f".v-not-reproduced {{ background: {palette.VERDICT_COLORS[FALSIFIED]}; }}" in page
+
+
+def test_recorded_campaign_runs_are_drawn_only_for_a_report_on_their_claims() -> None:
+    (tag,) = figures.load_recorded_runs({"AB-1"})  # the H100 campaign studied AB-1
+    assert tag.startswith("recorded ") and figures.load_recorded_runs({"AN-1"}) == {}

@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     recorded = load_recorded()
     rows = merge(claims, records, failures, covered_by, recorded)
 
-    drawn = figures.draw_all(out)
+    drawn = figures.draw_all(out, {c.id for c in claims})
 
     meta = {
         "generated": now(),

@@ -292,8 +292,10 @@ def caveat_blocks(claim_id: str, statement: str, caveats: list[dict[str, Any]]) 
         )
     ]
     for caveat in caveats:
-        name = f"{caveat['name']}: " if caveat.get("name") else ""
-        blocks.append(Bullets((f"{name}{caveat.get('text', '')}",)))
+        name = caveat.get("name", "")
+        found = f" (found by the {caveat['stage']} stage)" if caveat.get("stage") else ""
+        label = f"{name}{found}: " if name or found else ""
+        blocks.append(Bullets((f"{label}{caveat.get('text', '')}",)))
         if "counterexample" in caveat:
             blocks += counterexample_blocks(
                 claim_id, statement, caveat["counterexample"], None, "caveat's counterexample"

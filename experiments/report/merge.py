@@ -60,9 +60,13 @@ class ClaimVerdict:
             for key in ("counterexample", "conditions"):
                 if shown and key in part["evidence"] and key not in evidence:
                     evidence[key] = part["evidence"][key]
-        caveats = [c for part in self.parts for c in part["evidence"].get("caveats", [])]
+        caveats = [
+            {"stage": part["stage"], **c}
+            for part in self.parts
+            for c in part["evidence"].get("caveats", [])
+        ]
         if caveats:
-            shown = ("name", "text", "counterexample", "replay")
+            shown = ("name", "stage", "text", "counterexample", "replay")
             evidence["caveats"] = [{k: c[k] for k in shown if k in c} for c in caveats]
         if self.ladder:
             evidence["ladder"] = self.ladder
