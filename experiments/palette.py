@@ -15,12 +15,44 @@ from functools import cache
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
+from experiments.verdicts import (
+    CONDITIONAL,
+    FALSIFIED,
+    HOLDS,
+    INCONCLUSIVE,
+    NEEDS_DATA,
+    NEEDS_GPU,
+    NOT_REPRODUCED,
+    SUPPORTED,
+)
+
 EXTRA_ARMS = {"OGD": "#000000", "AMSGrad": "#984ea3"}
 """Arms of the experiments that are not optimizers of the registry, with fixed colours
 (OGD, the regret's control, in black: it stands out from every adaptive method)."""
 
 UNKNOWN = "#999999"
 """A label that names no known optimizer (e.g. the comparator in the iterate plots)."""
+
+VERDICT_COLORS = {
+    HOLDS: "#dff5df",
+    FALSIFIED: "#f9d6d5",
+    CONDITIONAL: "#fff1c9",
+    INCONCLUSIVE: "#e9e9f5",
+    NEEDS_GPU: "#e6f0fa",
+    NEEDS_DATA: "#e6f0fa",
+}
+"""Background of each verdict in the report (green holds, red falsified, amber conditional,
+the open verdicts in pale blue); a claim without a verdict is :data:`NO_VERDICT_COLOR`."""
+
+NO_VERDICT_COLOR = "#f4b6b6"
+
+READING_COLORS = {
+    SUPPORTED: VERDICT_COLORS[HOLDS],
+    NOT_REPRODUCED: VERDICT_COLORS[FALSIFIED],
+    INCONCLUSIVE: VERDICT_COLORS[INCONCLUSIVE],
+}
+"""What a rung of the evidence ladder reads at its scale, in the colour of the verdict it
+would be if that rung matched the claim's scope."""
 
 LINE_STYLES = ("-", "--", "-.", ":")
 BOUND_STYLE = ":"

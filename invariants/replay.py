@@ -7,7 +7,8 @@ hyperparameters and its steps as a table (the quantities the claim speaks of,
 the violated steps marked) and the violations each implementation produces on
 it, without any of the claim's conditions imposed. The last line compares the
 replay with the recorded verdict. Exits 0 when the counterexample reproduces on
-the implementation that found it.
+the implementation that found it. ``--caveat NAME`` replays the counterexample of one
+caveat of a ``holds`` record instead (each caveat's command in the report names it).
 
 The same table and hyperparameter line are what the verification report shows
 for the counterexample (:func:`step_table`, :func:`hyper_line`).
@@ -197,15 +198,29 @@ def step_table(
     return StepTable(tuple(header), tuple(rows), tuple(marked), series, tuple(shown), note)
 
 
-def stored_counterexample(evidence: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    """The record's counterexample, else the first caveat's (a case outside the claim's scope
-    that a ``holds`` verdict lists): ``(what it is, the stored counterexample)``."""
+def stored_counterexample(
+    evidence: dict[str, Any], caveat: str | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """``(what it is, the stored counterexample)`` of a record: the caveat named ``caveat``
+    (a case outside the claim's scope that a ``holds`` verdict lists), else the record's
+    counterexample, else its first caveat's. Raises ``KeyError`` naming the record's caveats
+    when it has none called ``caveat``."""
+    caveats = [c for c in evidence.get("caveats", []) if isinstance(c, dict)]
+    stored_caveats = [
+        c
+        for c in caveats
+        if isinstance(c.get("counterexample"), dict) and "case" in c["counterexample"]
+    ]
+    if caveat is not None:
+        for c in stored_caveats:
+            if c.get("name") == caveat:
+                return f"the counterexample of the caveat {caveat!r}", c["counterexample"]
+        names = ", ".join(repr(c["name"]) for c in stored_caveats if "name" in c) or "none"
+        raise KeyError(f"no caveat {caveat!r} with a counterexample; the record's caveats: {names}")
     if isinstance(evidence.get("counterexample"), dict) and "case" in evidence["counterexample"]:
         return "the counterexample", evidence["counterexample"]
-    for caveat in evidence.get("caveats", []):
-        stored = caveat.get("counterexample") if isinstance(caveat, dict) else None
-        if isinstance(stored, dict) and "case" in stored:
-            return "the caveat's counterexample", stored
+    if stored_caveats:
+        return "the caveat's counterexample", stored_caveats[0]["counterexample"]
     return None
 
 
@@ -227,6 +242,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="results file or its folder (default results/invariants.json)",
     )
+    parser.add_argument(
+        "--caveat",
+        default=None,
+        metavar="NAME",
+        help="replay the counterexample of this caveat of a holds record (the report names it)",
+    )
     args = parser.parse_args(argv)
     try:
         records = load(Path(args.results) if args.results else None)
@@ -235,7 +256,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.claim not in records:
         parser.error(f"no record for {args.claim}; run: python -m invariants --claims {args.claim}")
     verdict = records[args.claim].verdict
-    found = stored_counterexample(records[args.claim].evidence)
+    try:
+        found = stored_counterexample(records[args.claim].evidence, args.caveat)
+    except KeyError as error:
+        parser.error(f"{args.claim}: {error.args[0]}")
     if found is None:
         print(f"{args.claim}: verdict {verdict}, no counterexample to replay")
         return 0

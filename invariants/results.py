@@ -37,26 +37,34 @@ def results_file(out_dir: Path | None = None) -> Path:
     return (out_dir or results_dir()) / f"{STAGE}.json"
 
 
-def replay_command(claim_id: str, out_dir: Path | None = None) -> str:
-    """The replay command for a record kept under ``out_dir``, exactly as it must be typed:
-    ``--results`` names the file unless it is the replay's default."""
+def replay_command(claim_id: str, out_dir: Path = DEFAULT_DIR, caveat: str | None = None) -> str:
+    """The replay command of a record kept under ``out_dir``, exactly as it must be typed:
+    ``--results`` names the file unless it is the replay's default, and ``--caveat`` picks
+    one caveat's counterexample of a ``holds`` record. The one place that builds it: the
+    searches name the default location, :func:`record` the place the record is kept."""
     command = f"python -m invariants.replay {claim_id}"
     target = results_file(out_dir)
     if target != results_file(DEFAULT_DIR):
         command += f" --results {shlex.quote(str(target))}"
+    if caveat is not None:
+        command += f" --caveat {shlex.quote(caveat)}"
     return command
 
 
-def _locate_replays(value: Any, claim_id: str, located: str) -> Any:
-    """``value`` with every stored replay command of ``claim_id`` replaced by ``located``."""
-    bare = replay_command(claim_id, DEFAULT_DIR)
+def _caveat_names(evidence: dict[str, Any]) -> list[str]:
+    return [c["name"] for c in evidence.get("caveats", []) if isinstance(c, dict) and "name" in c]
+
+
+def _locate_replays(value: Any, located: dict[str, str]) -> Any:
+    """``value`` with every stored replay command that is a key of ``located`` replaced."""
     if isinstance(value, dict):
         return {
-            k: located if k == "replay" and v == bare else _locate_replays(v, claim_id, located)
+            k: located.get(v, v) if k == "replay" and isinstance(v, str)
+            else _locate_replays(v, located)
             for k, v in value.items()
-        }
+        }  # fmt: skip
     if isinstance(value, list):
-        return [_locate_replays(v, claim_id, located) for v in value]
+        return [_locate_replays(v, located) for v in value]
     return value
 
 
@@ -67,8 +75,14 @@ def record(result: ClaimResult, out_dir: Path | None = None) -> Path:
     kept; here each becomes the command that finds this record (``--results``)."""
     folder = (out_dir or results_dir()) / f"{STAGE}.d"
     folder.mkdir(parents=True, exist_ok=True)
-    located = replay_command(result.claim_id, out_dir or results_dir())
-    result = replace(result, evidence=_locate_replays(result.evidence, result.claim_id, located))
+    here = out_dir or results_dir()
+    located = {
+        replay_command(result.claim_id, DEFAULT_DIR, caveat): replay_command(
+            result.claim_id, here, caveat
+        )
+        for caveat in (None, *_caveat_names(result.evidence))
+    }
+    result = replace(result, evidence=_locate_replays(result.evidence, located))
     return write_text_atomically(
         folder / f"{result.claim_id}.json", json.dumps(asdict(result), indent=2, default=float)
     )

@@ -47,6 +47,7 @@ from invariants.claim import (
     Violation,
 )
 from invariants.profiles import claim_examples, search_settings
+from invariants.results import replay_command
 from invariants.runners import IMPLEMENTATIONS
 
 
@@ -216,10 +217,6 @@ def reproduce_command(claim_id: str, profile: str) -> str:
     return f"HYPOTHESIS_PROFILE={profile} python -m invariants --claims {claim_id}"
 
 
-def replay_command(claim_id: str) -> str:
-    return f"python -m invariants.replay {claim_id}"
-
-
 def check_claim(claim: Claim, profile: str) -> ClaimRun:
     """Run ``claim`` on both implementations and build its :class:`ClaimResult`."""
     started = time.perf_counter()
@@ -352,9 +349,9 @@ def _caveats(claim: Claim, outcomes: dict[str, Outcome]) -> list[dict[str, Any]]
                         "found_by": implementation,
                         "case": found.case.to_json(),
                         "violation": [v.message for v in found.violations[:3]],
-                        "replay": replay_command(claim.id),
+                        "replay": replay_command(claim.id, caveat=c.name),
                     },
-                    "replay": replay_command(claim.id),
+                    "replay": replay_command(claim.id, caveat=c.name),
                 }
             )
             break

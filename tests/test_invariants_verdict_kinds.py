@@ -58,7 +58,10 @@ def test_a_counterexample_needing_an_undefined_case_is_a_caveat_on_holds() -> No
     assert result.verdict == HOLDS, result.summary
     assert "caveat" in result.summary and "conditions" not in result.evidence
     (caveat,) = result.evidence["caveats"]
-    assert caveat["name"] == "nonzero" and caveat["replay"] == "python -m invariants.replay T-1"
+    assert (
+        caveat["name"] == "nonzero"
+        and caveat["replay"] == "python -m invariants.replay T-1 --caveat nonzero"
+    )
     assert caveat["counterexample"]["case"]["grads"][0][0]["values"] == [0.0]
     # the stored counterexample is the caveat's, so the replay command shows it
     assert result.evidence["counterexample"]["violation"] == ["x = 0"]

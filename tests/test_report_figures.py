@@ -17,6 +17,9 @@ from experiments.regret.plots import CAPTIONS, DRAWN_BOUNDS, iterates_figure, re
 from experiments.regret.runner import run_problem
 from experiments.regret.summary import summarise
 from experiments.report import figures
+from experiments.report.document import Badge, Paragraph, Table, to_html
+from experiments.verdicts import FALSIFIED, NEEDS_DATA, VERDICTS
+from experiments.verdicts import NOT_REPRODUCED as NR
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +100,17 @@ def test_stage_figures_get_the_regret_captions(tmp_path: Path) -> None:
     [(path, caption)] = figures.collect_stage_figures(tmp_path / "stages", tmp_path)
     assert path.exists()
     assert caption == f"reddi-periodic: {CAPTIONS['regret']}"
+
+
+def test_every_verdict_has_its_colour_in_the_report() -> None:
+    assert set(palette.VERDICT_COLORS) == set(VERDICTS)
+    page = to_html([Paragraph((Badge(NEEDS_DATA), " x")), Table(("reading",), ((NR,),))], "t")
+    assert f".v-{NEEDS_DATA} {{ background: {palette.VERDICT_COLORS[NEEDS_DATA]}; }}" in page
+    # a ladder rung's reading is coloured like the verdict it would be at the claim's scope
+    assert '<td class="v-not-reproduced">not reproduced</td>' in page
+    assert f".v-not-reproduced {{ background: {palette.VERDICT_COLORS[FALSIFIED]}; }}" in page
+
+
+def test_recorded_campaign_runs_are_drawn_only_for_a_report_on_their_claims() -> None:
+    (tag,) = figures.load_recorded_runs({"AB-1"})  # the H100 campaign studied AB-1
+    assert tag.startswith("recorded ") and figures.load_recorded_runs({"AN-1"}) == {}

@@ -165,6 +165,8 @@ def test_a_caveat_only_claim_holds_and_lists_its_caveat_with_the_replay() -> Non
     assert row.verdict == "holds"
     assert shown["caveats"] == [
         {
+            "name": "nonzero_gradient",
+            "stage": "invariants",
             "text": "‖g_t‖ > 0",
             "counterexample": counterexample,
             "replay": "python -m invariants.replay AN-1",

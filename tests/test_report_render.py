@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from experiments.report import render
 from experiments.report.claim_list import load_claims
 from experiments.report.merge import merge
+from experiments.training.recorded import load_recorded
 from experiments.verdicts import VERDICTS, ClaimResult
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -133,9 +135,10 @@ def report(tmp_path_factory) -> Path:
             "no counterexample where eq. 3 is defined.",
             caveats=[
                 {
+                    "name": "nonzero_gradient",
                     "text": "at g_t = 0 eq. 3 divides by zero",
                     "counterexample": {"found_by": "torch", "case": AN5_CASE, "violation": []},
-                    "replay": "python -m invariants.replay AN-1",
+                    "replay": "python -m invariants.replay AN-1 --caveat nonzero_gradient",
                 }
             ],
         ),
@@ -230,9 +233,13 @@ def test_conditions_caveats_and_ladder(report: Path) -> None:
         and "| step |" in an2
     )
     an1 = _section(text, "AN-1")
-    assert "Caveats" in an1 and "at g_t = 0 eq. 3 divides by zero" in an1
+    assert "Caveats" in an1 and "nonzero_gradient: at g_t = 0 eq. 3 divides by zero" in an1
+    assert (
+        "Replay this caveat's case: `python -m invariants.replay AN-1 --caveat nonzero_gradient`"
+        in an1
+    )
     ab1 = _section(text, "AB-1")
-    assert "| **shortened** | **recorded H100 run** | **VGG11** |" in ab1
+    assert "| **recorded H100 run** | **VGG11** | **100 %** | **1,564 of 78,200 (2 %)** |" in ab1
     assert "★ decides" in ab1 and "small_cnn ×0.5 (paper: VGG11)" in ab1
     assert "Scale dependence: the reduced study does not reproduce it" in ab1
     assert "needs a CUDA device" in ab1
@@ -319,3 +326,30 @@ def test_a_claim_without_a_verdict_is_open_in_its_headline(tmp_path: Path) -> No
         "2 without a verdict" in head and f"[{claims[0].id}](#{claims[0].id}) (no verdict)" in head
     )
     assert "Traceback: boom" in text
+
+
+def test_recorded_campaigns_decide_where_they_match_the_scope(tmp_path: Path) -> None:
+    """The recorded GPU section names what each campaign's study does in its verdict: the
+    H100 run decides AB-1 (it matches the claim's scope) and is a supporting rung of AI-5,
+    whose verdict still waits for the paper's 200-epoch run."""
+    claims = tuple(c for c in load_claims() if c.id in ("AB-1", "AI-5"))
+    recorded = load_recorded()
+    rows = merge(claims, {}, {}, {}, recorded)
+    meta = {
+        "generated": "2026-01-01T00:00:00+00:00",
+        "environment": {"python": "3", "torch": "2", "cpus": 2, "device": "cpu"},
+        "mode": "test",
+        "command": "pytest",
+        "stages": [],
+    }
+    records = [asdict(r) for results in recorded.values() for r in results]
+    render.write_report(tmp_path, rows, meta, [], records)
+    text = (tmp_path / "REPORT.md").read_text()
+    section = text[text.index("## Recorded GPU campaigns") :]
+    assert "evidence only" not in text
+    row = {line.split("|")[1].strip(): line for line in section.splitlines() if "](#" in line}
+    assert "decides: holds" in row["[AB-1](#AB-1)"]
+    assert "supported at its scale; the verdict stays needs-gpu" in row["[AI-5](#AI-5)"]
+    ai5 = text[text.index("### AI-5") :]
+    assert "★ highest; below the claim's scope, so needs-gpu" in ai5
+    assert "★ decides" in text[text.index("### AB-1") : text.index("### AI-5")]

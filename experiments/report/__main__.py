@@ -14,11 +14,11 @@ Writes ``claims.json``, ``REPORT.md``, ``report.html`` and the figures to
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from rich.console import Console
@@ -30,6 +30,7 @@ from experiments.report.claim_list import load_claims
 from experiments.report.merge import merge
 from experiments.report.render import environment, first_sentences, now, write_report
 from experiments.report.stages import STAGES, run_stage
+from experiments.training.recorded import load_recorded
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -97,13 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for outcome in outcomes:
         for claim_id in outcome.claims:
             covered_by.setdefault(claim_id, []).append(outcome.stage.name)
-    rows = merge(claims, records, failures, covered_by)
+    recorded = load_recorded()
+    rows = merge(claims, records, failures, covered_by, recorded)
 
-    drawn = figures.draw_all(out)
+    drawn = figures.draw_all(out, {c.id for c in claims})
 
-    recorded = []
-    for path in sorted(figures.RECORDED_GPU.glob("*/verdicts-*.json")):
-        recorded.extend(json.loads(path.read_text())["claims"])
     meta = {
         "generated": now(),
         "environment": environment(),
@@ -122,7 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for o in outcomes
         ],
     }
-    paths = write_report(out, rows, meta, drawn, recorded)
+    paths = write_report(
+        out, rows, meta, drawn, [asdict(r) for results in recorded.values() for r in results]
+    )
 
     table = RichTable(title=f"{len(rows)} claims ({time.perf_counter() - started:.0f} s)")
     for column in ("claim", "verdict", "evidence"):

@@ -15,6 +15,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from experiments.verdicts import FALSIFIED, HOLDS
+
 FAST_SECONDS = 60.0
 """Commands expected to take at most this long are 'seconds'; longer ones are listed with
 their expected time."""
@@ -26,7 +28,7 @@ STARTUP_SECONDS = 10.0
 """Added to a check's measured time: starting Python with torch, sympy and Hypothesis."""
 
 REPLAY_SHOWS = {
-    "python -m invariants.replay": r"counterexample reproduces on",
+    "python -m invariants.replay": r"counterexample(?: of the caveat '[^']+')? reproduces on",
     "python -m theory.lemma1_numeric": r'"violated": true',
     "from theory.adanorm_regret_instance": r"first_violation_T=\d",
 }
@@ -84,7 +86,7 @@ def _replay_expects(command: str, claim_id: str) -> str:
         if prefix in command:
             return shows
     # a replay through a check's own CLI prints the claim's verdict line
-    return verdict_pattern(claim_id, "falsified")
+    return verdict_pattern(claim_id, FALSIFIED)
 
 
 def _replays(value: Any) -> list[str]:
@@ -100,6 +102,15 @@ def _replays(value: Any) -> list[str]:
         for item in value:
             found += _replays(item)
     return found
+
+
+def _shown(part: dict[str, Any]) -> dict[str, Any]:
+    """A part's evidence as the report shows it: a ``holds`` part with caveats stores its first
+    caveat's case as its counterexample too, and that case is replayed as the caveat's."""
+    evidence = part["evidence"]
+    if part["verdict"] == HOLDS and evidence.get("caveats"):
+        return {k: v for k, v in evidence.items() if k != "counterexample"}
+    return evidence
 
 
 def claim_commands(entry: dict[str, Any], stages: list[dict[str, Any]]) -> list[Command]:
@@ -118,7 +129,7 @@ def claim_commands(entry: dict[str, Any], stages: list[dict[str, Any]]) -> list[
                 verdict_pattern(claim_id, part["verdict"]),
                 _seconds(part["evidence"], by_name.get(part["stage"])),
             )
-    sources = [(p["stage"], p["evidence"]) for p in parts] or [("", entry["evidence"])]
+    sources = [(p["stage"], _shown(p)) for p in parts] or [("", entry["evidence"])]
     sources.append(("", {k: v for k, v in entry["evidence"].items() if k != "parts"}))
     for stage, evidence in sources:
         for replay in _replays(evidence):
@@ -135,8 +146,15 @@ def claim_commands(entry: dict[str, Any], stages: list[dict[str, Any]]) -> list[
     for rung in entry["evidence"].get("ladder", []):
         command = rung.get("reproduce")
         if command and command not in commands:
+            stage = rung.get("stage", "")
+            # a rung this run's stage computed takes about that stage's time; a recorded one
+            # ran elsewhere (its time is unknown here)
             commands[command] = Command(
-                command, "rung", rung.get("stage", ""), rf"\b{re.escape(claim_id)}\b", None
+                command,
+                "rung",
+                stage,
+                rf"\b{re.escape(claim_id)}\b",
+                _seconds({}, by_name.get(stage)),
             )
     return list(commands.values())
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from experiments.verdicts import VERDICTS
+from experiments import palette
 
 
 @dataclass(frozen=True)
@@ -200,12 +200,22 @@ figcaption { font-size: 0.9em; color: #333; }
 details { margin: 0.4em 0; } summary { cursor: pointer; color: #555; }
 .badge { display: inline-block; padding: 1px 7px; border-radius: 4px; margin-right: 4px; }
 .legend li { list-style: none; margin: 2px 0; }
-.v-holds { background: #dff5df; } .v-falsified { background: #f9d6d5; }
-.v-holds-under-conditions { background: #fff1c9; } .v-inconclusive { background: #e9e9f5; }
-.v-needs-gpu, .v-needs-data { background: #e6f0fa; } .v-missing { background: #f4b6b6; }
 """
 
-VERDICT_CLASSES = frozenset(VERDICTS)
+MISSING = "missing"
+"""The label of a claim that no stage gave a verdict (the report's, not a verdict)."""
+
+_COLOURED = {**palette.VERDICT_COLORS, **palette.READING_COLORS, MISSING: palette.NO_VERDICT_COLOR}
+"""A table cell that is exactly a verdict, or a ladder rung's reading, gets its colour."""
+
+
+def _css_class(text: str) -> str:
+    return "v-" + text.replace(" ", "-")
+
+
+_VERDICT_STYLE = "\n".join(
+    f".{_css_class(label)} {{ background: {colour}; }}" for label, colour in _COLOURED.items()
+)
 
 _CHECKS = """
 window.addEventListener('load', () => {
@@ -242,11 +252,7 @@ def _html_inline(text: Text) -> str:
 
 
 def _html_cell(text: Text) -> str:
-    css = (
-        f"v-{text}"
-        if isinstance(text, str) and (text in VERDICT_CLASSES or text == "missing")
-        else ""
-    )
+    css = _css_class(text) if isinstance(text, str) and text in _COLOURED else ""
     body = _html_inline(text)
     return f'<td class="{css}">{body}</td>' if css else f"<td>{body}</td>"
 
@@ -303,7 +309,7 @@ def _html_blocks(blocks: tuple[Block, ...] | list[Block]) -> list[str]:
 def to_html(blocks: list[Block], title: str) -> str:
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-        f"<style>{_STYLE}</style></head><body>",
+        f"<style>{_STYLE}{_VERDICT_STYLE}</style></head><body>",
         *_html_blocks(blocks),
         f"<script>{_CHECKS}</script>",
         "</body></html>",

@@ -24,7 +24,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from experiments import palette
-from experiments.report.document import Block, Bullets, Code, Details, Image, Paragraph, Table
+from experiments.report.document import (
+    Block,
+    Bullets,
+    Code,
+    CodeSpan,
+    Details,
+    Image,
+    Paragraph,
+    Table,
+)
 
 RAW_LIMIT = 6000
 """Characters of raw JSON shown in the report (claims.json keeps all of it)."""
@@ -283,11 +292,16 @@ def caveat_blocks(claim_id: str, statement: str, caveats: list[dict[str, Any]]) 
         )
     ]
     for caveat in caveats:
-        blocks.append(Bullets((caveat.get("text", ""),)))
+        name = caveat.get("name", "")
+        found = f" (found by the {caveat['stage']} stage)" if caveat.get("stage") else ""
+        label = f"{name}{found}: " if name or found else ""
+        blocks.append(Bullets((f"{label}{caveat.get('text', '')}",)))
         if "counterexample" in caveat:
             blocks += counterexample_blocks(
                 claim_id, statement, caveat["counterexample"], None, "caveat's counterexample"
             )
+        if caveat.get("replay"):
+            blocks.append(Paragraph(("Replay this caveat's case: ", CodeSpan(caveat["replay"]))))
     return blocks
 
 
@@ -295,9 +309,14 @@ def _fraction(value: Any) -> str:
     return f"{100 * value:.3g} %" if isinstance(value, int | float) else "–"
 
 
+def _count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else "–"
+
+
 def ladder_blocks(ladder: list[dict[str, Any]], scale_dependence: str | None) -> list[Block]:
-    """The evidence ladder (lowest fidelity first): scale → fidelity → result, the rung that
-    decides marked."""
+    """The evidence ladder (lowest fidelity first): scale → fidelity → result, the highest
+    rung marked, and whether it decides (it matches the claim's scope) or the verdict still
+    waits for a study that does."""
     rows, marked = [], set()
     for i, rung in enumerate(ladder):
         f = rung.get("fidelity", {})
@@ -305,11 +324,18 @@ def ladder_blocks(ladder: list[dict[str, Any]], scale_dependence: str | None) ->
         if f.get("same_model") is False and f.get("paper_model"):
             model += f" (paper: {f['paper_model']})"
         share = _fraction(f.get("step_fraction"))
-        steps = f"{f.get('steps', '–')} of {f.get('paper_steps', '–')} ({share})"
+        steps = f"{_count(f.get('steps'))} of {_count(f.get('paper_steps'))} ({share})"
         window = {True: "reached", False: "not reached"}.get(f.get("averaging_window_reached"), "–")
+        top = ""
+        if rung.get("decides"):
+            marked.add(i)
+            top = (
+                "★ decides"
+                if f.get("matches_scope")
+                else f"★ highest; below the claim's scope, so {rung.get('verdict', 'open')}"
+            )
         rows.append(
             (
-                rung.get("scale", ""),
                 rung.get("source", ""),
                 model,
                 _fraction(f.get("data_fraction")),
@@ -320,19 +346,19 @@ def ladder_blocks(ladder: list[dict[str, Any]], scale_dependence: str | None) ->
                 {True: "yes", False: "no"}.get(f.get("matches_scope"), "–"),
                 rung.get("result", ""),
                 rung.get("reading", ""),
-                "★ decides" if rung.get("decides") else "",
+                top,
             )
         )
-        if rung.get("decides"):
-            marked.add(i)
-    header = ("scale", "source", "model", "data", "steps", "phases", "averaging window",
-              "seeds", "matches the claim's scope", "result", "reading", "")  # fmt: skip
+    header = ("study", "model", "data", "steps", "phases", "averaging window", "seeds",
+              "matches the claim's scope", "result", "reading", "")  # fmt: skip
     blocks: list[Block] = [
         Table(
             header,
             tuple(rows),
             frozenset(marked),
-            "Evidence ladder, lowest fidelity first; ★ the rung that decides the verdict.",
+            "Evidence ladder, lowest fidelity first; ★ the highest-fidelity study, which "
+            "decides the verdict where it matches the claim's scope (the papers' model, data "
+            "and protocol).",
             mark="decides",
         )
     ]

@@ -11,7 +11,7 @@ import gzip
 import json
 import shutil
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +21,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from experiments import palette
+from experiments.training.recorded import campaigns, load_campaign
 
 Figure = tuple[Path, str]
 """A drawn figure and its caption."""
 
-RECORDED_GPU = Path(__file__).resolve().parents[1] / "training" / "recorded"
+CAMPAIGN_RUNS = "runs.json.gz"
+"""The per-run training logs a recorded campaign keeps beside its manifest (gzip JSON, the
+``history.json`` of each run), drawn like this run's own."""
 
 
 def load_runs(runs_dir: Path) -> list[dict[str, Any]]:
@@ -33,11 +36,21 @@ def load_runs(runs_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(runs_dir.rglob("history.json"))]
 
 
-def load_recorded_gpu_runs() -> list[dict[str, Any]]:
-    runs = []
-    for path in sorted(RECORDED_GPU.glob("*/runs.json.gz")):
+def load_recorded_runs(claim_ids: Collection[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Each recorded campaign's run logs, by a figure tag naming the campaign; the campaigns
+    are those :func:`experiments.training.recorded.campaigns` finds that studied one of
+    ``claim_ids`` (default: all); one with no run logs has no figures."""
+    runs = {}
+    for folder in campaigns():
+        path = folder / CAMPAIGN_RUNS
+        if not path.exists():
+            continue
+        if claim_ids is not None:
+            _, records = load_campaign(folder)
+            if not {r.claim_id for r in records} & set(claim_ids):
+                continue
         with gzip.open(path, "rt") as fh:
-            runs.extend(json.load(fh))
+            runs[f"recorded {folder.name}"] = json.load(fh)
     return runs
 
 
@@ -182,15 +195,14 @@ def collect_stage_figures(stages_dir: Path, out: Path) -> list[Figure]:
     return paths
 
 
-def draw_all(report_dir: Path) -> list[Figure]:
-    """Every figure of the report: this run's training, the recorded GPU runs, the stages'."""
+def draw_all(report_dir: Path, claim_ids: Collection[str] | None = None) -> list[Figure]:
+    """Every figure of the report: this run's training, the recorded GPU runs of the report's
+    claims (``claim_ids``, default all), the stages'."""
     plots = report_dir / "figures"
     plots.mkdir(exist_ok=True)
     drawn: list[Figure] = []
-    for runs, tag in (
-        (load_runs(report_dir / "stages" / "training" / "runs"), "this run"),
-        (load_recorded_gpu_runs(), "recorded H100"),
-    ):
+    sources = {"this run": load_runs(report_dir / "stages" / "training" / "runs")}
+    for tag, runs in {**sources, **load_recorded_runs(claim_ids)}.items():
         if runs:
             drawn += training_curves(runs, plots, tag)
             drawn += step_size_statistics(runs, plots, tag)

@@ -60,12 +60,14 @@ class ClaimVerdict:
             for key in ("counterexample", "conditions"):
                 if shown and key in part["evidence"] and key not in evidence:
                     evidence[key] = part["evidence"][key]
-        caveats = [c for part in self.parts for c in part["evidence"].get("caveats", [])]
+        caveats = [
+            {"stage": part["stage"], **c}
+            for part in self.parts
+            for c in part["evidence"].get("caveats", [])
+        ]
         if caveats:
-            evidence["caveats"] = [
-                {"text": c["text"], "counterexample": c["counterexample"], "replay": c["replay"]}
-                for c in caveats
-            ]
+            shown = ("name", "stage", "text", "counterexample", "replay")
+            evidence["caveats"] = [{k: c[k] for k in shown if k in c} for c in caveats]
         if self.ladder:
             evidence["ladder"] = self.ladder
         if self.scale_dependence:

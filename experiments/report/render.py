@@ -15,6 +15,7 @@ from typing import Any
 
 from experiments.report.commands import Command, claim_commands, describe_time
 from experiments.report.document import (
+    MISSING,
     Badge,
     Block,
     Bullets,
@@ -39,9 +40,18 @@ from experiments.report.evidence import (
     ladder_blocks,
     slug,
 )
-from experiments.report.merge import PRECEDENCE, ClaimVerdict
+from experiments.report.merge import ClaimVerdict
 from experiments.report.paper_numbers import PAPER_ACCURACY
-from experiments.verdicts import write_text_atomically
+from experiments.verdicts import (
+    CONDITIONAL,
+    FALSIFIED,
+    HOLDS,
+    INCONCLUSIVE,
+    NEEDS_DATA,
+    NEEDS_GPU,
+    PRECEDENCE,
+    write_text_atomically,
+)
 
 VERDICT_RULES = Path(__file__).with_name("verdict_rules.md")
 """How a verdict is reached (written with the merge rules); embedded when present."""
@@ -148,14 +158,13 @@ def _ours_beside_paper(entry: dict[str, Any]) -> list[Block]:
 
 
 VERDICT_MEANINGS = {
-    "falsified": "a counterexample inside what the claim speaks of, or a paper-scale study "
+    FALSIFIED: "a counterexample inside what the claim speaks of, or a paper-scale study "
     "that contradicts it",
-    "holds-under-conditions": "true once a condition the paper does not state is added "
-    "(the condition is named)",
-    "holds": "no counterexample in the search, a proof, or a paper-scale study that supports it",
-    "inconclusive": "the evidence does not decide (e.g. the implementations disagree)",
-    "needs-gpu": "only the papers' scale can decide; smaller studies are shown as evidence",
-    "needs-data": "the data set is not on this machine",
+    CONDITIONAL: "true once a condition the paper does not state is added (the condition is named)",
+    HOLDS: "no counterexample in the search, a proof, or a paper-scale study that supports it",
+    INCONCLUSIVE: "the evidence does not decide (e.g. the implementations disagree)",
+    NEEDS_GPU: "only the papers' scale can decide; smaller studies are shown as evidence",
+    NEEDS_DATA: "the data set is not on this machine",
 }
 
 
@@ -171,23 +180,21 @@ def _headlines(entries: list[dict[str, Any]]) -> list[Block]:
         mine = [e for e in entries if e["paper"] == paper]
         by_verdict: dict[str, list[dict[str, Any]]] = {}
         for e in mine:
-            by_verdict.setdefault(e["verdict"] or "missing", []).append(e)
+            by_verdict.setdefault(e["verdict"] or MISSING, []).append(e)
         counts = ", ".join(
-            f"{len(by_verdict[v])} {v if v != 'missing' else 'without a verdict'}"
-            for v in (*PRECEDENCE, "missing")
+            f"{len(by_verdict[v])} {v if v != MISSING else 'without a verdict'}"
+            for v in (*PRECEDENCE, MISSING)
             if v in by_verdict
         )
         blocks.append(Heading(f"{paper}: {counts}", 3))
         items: list[Text] = []
-        for e in by_verdict.get("falsified", []):
-            items.append((Badge("falsified"), " ", _link(e), f" — {first_sentences(e['summary'])}"))
-        for e in by_verdict.get("holds-under-conditions", []):
-            items.append(
-                (Badge("holds-under-conditions"), " ", _link(e), f" only if {_condition_text(e)}")
-            )
+        for e in by_verdict.get(FALSIFIED, []):
+            items.append((Badge(FALSIFIED), " ", _link(e), f" — {first_sentences(e['summary'])}"))
+        for e in by_verdict.get(CONDITIONAL, []):
+            items.append((Badge(CONDITIONAL), " ", _link(e), f" only if {_condition_text(e)}"))
         for label, verdicts in (
-            (Badge("holds"), ("holds",)),
-            ("open: ", ("needs-gpu", "needs-data", "inconclusive", "missing")),
+            (Badge(HOLDS), (HOLDS,)),
+            ("open: ", (NEEDS_GPU, NEEDS_DATA, INCONCLUSIVE, MISSING)),
         ):
             chosen = [(e, v) for v in verdicts for e in by_verdict.get(v, [])]
             if not chosen:
@@ -195,8 +202,8 @@ def _headlines(entries: list[dict[str, Any]]) -> list[Block]:
             pieces: list[Inline] = [label, " "] if isinstance(label, Badge) else [label]
             for i, (e, v) in enumerate(chosen):
                 pieces += [", " if i else "", _link(e)]
-                if v != "holds":
-                    pieces.append(f" ({v if v != 'missing' else 'no verdict'})")
+                if v != HOLDS:
+                    pieces.append(f" ({v if v != MISSING else 'no verdict'})")
             items.append(tuple(pieces))
         blocks.append(Bullets(tuple(items)))
     return blocks
@@ -216,7 +223,8 @@ def _commands_blocks(commands: list[Command]) -> list[Block]:
         groups.setdefault((command.kind, describe_time(command)), []).append(command.command)
     for (kind, time), lines in groups.items():
         each = " each" if len(lines) > 1 else ""
-        blocks.append(Paragraph(f"{titles[kind]} ({time}{each}), from the project root:"))
+        title = titles[kind] + ("s" if kind == "replay" and len(lines) > 1 else "")
+        blocks.append(Paragraph(f"{title} ({time}{each}), from the project root:"))
         blocks.append(Code("\n".join(lines)))
     return blocks
 
@@ -234,7 +242,7 @@ def _claim_blocks(
     figures_dir: Path,
     figures: list[tuple[Path, str]],
 ) -> list[Block]:
-    claim_id, verdict = entry["id"], entry["verdict"] or "missing"
+    claim_id, verdict = entry["id"], entry["verdict"] or MISSING
     evidence = entry["evidence"]
     statement = entry["statement"]
     blocks: list[Block] = [
@@ -299,7 +307,7 @@ def build_blocks(
 ) -> list[Block]:
     """The report, top to bottom: headlines per paper, the summary, how a verdict is reached,
     every claim with its evidence and commands, the recorded GPU runs and the figures."""
-    counts = Counter(e["verdict"] or "missing" for e in entries)
+    counts = Counter(e["verdict"] or MISSING for e in entries)
     env = meta["environment"]
     blocks: list[Block] = [
         Heading("Verification report: adaptive gradient optimizers", 1),
@@ -309,7 +317,7 @@ def build_blocks(
                 CodeSpan(meta["command"]),
                 f" (mode: {meta['mode']}); Python {env['python']}, torch {env['torch']}, "
                 f"{env['cpus']} CPUs, device {env['device']}. Verdicts: "
-                + ", ".join(f"{v}: {counts[v]}" for v in (*PRECEDENCE, "missing") if counts[v])
+                + ", ".join(f"{v}: {counts[v]}" for v in (*PRECEDENCE, MISSING) if counts[v])
                 + f" (of {len(entries)} claims). Every command below runs as printed from the "
                 "project root.",
             )
@@ -323,7 +331,7 @@ def build_blocks(
                 (
                     (_link(e),),
                     e["kind"],
-                    e["verdict"] or "missing",
+                    e["verdict"] or MISSING,
                     first_sentences(e["summary"]),
                 )
                 for e in entries
@@ -347,33 +355,52 @@ def build_blocks(
         for entry in (e for e in entries if e["paper"] == paper):
             blocks += _claim_blocks(entry, commands[entry["id"]], figures_dir, figures)
     if recorded_gpu:
-        blocks.append(Heading("Recorded GPU runs", 2, "recorded-gpu"))
-        blocks.append(
-            Paragraph(
-                "Studies run on an NVIDIA H100 at the 'shortened' scale (the papers' models and "
-                "full CIFAR-10, fewer epochs): see experiments/training/recorded/. Where a "
-                "claim's evidence ladder lists them, their fidelity says whether they decide."
-            )
-        )
-        blocks.append(
-            Table(
-                ("claim", "decided at that scale", "protocol", "evidence"),
-                tuple(
-                    (
-                        (Link(r["claim_id"], r["claim_id"]),),
-                        r["evidence"].get("decided_at_this_scale", r["verdict"]),
-                        r["evidence"].get("protocol", ""),
-                        first_sentences(r["summary"]),
-                    )
-                    for r in recorded_gpu
-                ),
-            )
-        )
+        blocks += _recorded_blocks(recorded_gpu)
     if figures:
         blocks.append(Heading("Figures", 2, "figures"))
         for path, caption in figures:
             blocks.append(Image(path, caption))
     return blocks
+
+
+def _recorded_role(record: dict[str, Any]) -> str:
+    """What a recorded study does in its claim's verdict: decide it (it matches the claim's
+    scope), or stand as a rung below the scope the verdict still waits for."""
+    evidence = record["evidence"]
+    if evidence["fidelity"]["matches_scope"]:
+        return f"decides: {record['verdict']}"
+    return f"{evidence['reading']} at its scale; the verdict stays {record['verdict']}"
+
+
+def _recorded_blocks(recorded: list[dict[str, Any]]) -> list[Block]:
+    """The training campaigns recorded on GPU machines, one row per claim they studied."""
+    return [
+        Heading("Recorded GPU campaigns", 2, "recorded-gpu"),
+        Paragraph(
+            (
+                "Training campaigns run on GPU machines are kept under ",
+                CodeSpan("experiments/training/recorded/"),
+                " (one folder with a manifest.json per campaign) and are records like this "
+                "run's own studies: each enters its claims' evidence ladder with its fidelity, "
+                "and decides a claim where it is the highest-fidelity study and matches the "
+                "claim's scope (the papers' model, data and protocol). Below the scope it is "
+                "evidence at its scale, shown in the claim's ladder; its run logs are drawn "
+                "among the figures.",
+            )
+        ),
+        Table(
+            ("claim", "campaign", "protocol", "in the verdict"),
+            tuple(
+                (
+                    (Link(r["claim_id"], r["claim_id"]),),
+                    r["evidence"]["source"],
+                    r["evidence"].get("protocol", ""),
+                    _recorded_role(r),
+                )
+                for r in recorded
+            ),
+        ),
+    ]
 
 
 def write_report(

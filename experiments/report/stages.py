@@ -28,9 +28,9 @@ MODES = ("quick", "default", "full")
 
 
 def _invariant_ids() -> list[str]:
-    from invariants.claims import INV_RED_IDS
+    from invariants.claims import CLAIMS
 
-    return list(INV_RED_IDS)
+    return list(CLAIMS)
 
 
 def _theory_ids() -> list[str]:
@@ -40,7 +40,9 @@ def _theory_ids() -> list[str]:
 
 
 def _regret_ids() -> list[str]:
-    return ["AN-7", "AN-8", "AR-7"]
+    from experiments.regret.claims import CLAIMS
+
+    return list(CLAIMS)
 
 
 def _training_ids() -> list[str]:
