@@ -104,10 +104,17 @@ def test_a_study_with_a_diverged_arm_is_undecided_and_says_why(subset, tmp_path)
         "adanorm",
         (claims.Arm("stable", "Adam"), claims.Arm("exploding", "Adam", (("lr", 1e36),))),
         claims._superior_pairs((("stable", "exploding"),), claims.ACCURACY, "accuracy"),
-    )
+        # Stated scale-free with no warm-up, so this tiny run is within the claim's scope
+        # and its own verdict (not needs-gpu) is what the divergence must make undecided.
+        paper=claims.PaperSetting(
+            "a toy claim", ("small_cnn",), ("cifar10",), 1, 128, "constant rate", (),
+            scale_free=True, averaging_window=1,
+        ),
+    )  # fmt: skip
     scale = {"epochs": 1, "model": "small_cnn", "width": 0.25, "train_subset": 100}
     result = run_study(study, "reduced", scale, [0, 1], subset, tmp_path, "cpu", quiet=True)
     assert result.verdict == "inconclusive"
+    assert result.evidence["fidelity"]["matches_scope"]
     diverged = result.evidence["diverged_runs"]
     assert [(d["arm"], d["seed"], d["epoch"]) for d in diverged] == [
         ("exploding", 0, 1),
