@@ -16,6 +16,7 @@ from experiments.training.__main__ import main as training_main
 from experiments.training.claims import STUDIES, protocol_for
 from invariants.__main__ import main as invariants_main
 from optimizers import agreement
+from tests.embedded import subset_fingerprint
 from theory.__main__ import main as theory_main
 
 USAGE = 2
@@ -64,7 +65,7 @@ def test_training_refuses_bad_arguments_before_any_work(tmp_path, capsys, bad, m
 def test_training_exits_1_naming_a_damaged_run_file(tmp_path, capsys) -> None:
     scale = dict(REDUCED, epochs=1, train_subset=100)
     study = STUDIES["AN-14"]
-    spec = study.arms[0].spec(protocol_for(study, scale), 0)
+    spec = study.arms[0].spec(protocol_for(study, scale), 0, subset_fingerprint())
     damaged = tmp_path / "runs" / spec.key / "history.json"
     damaged.parent.mkdir(parents=True)
     damaged.write_text('{"run": "adanorm", "hist')

@@ -33,6 +33,7 @@ from experiments.training.loop import (
 )
 from experiments.training.protocols import PROTOCOLS
 from experiments.verdicts import ClaimResult, write_results
+from tests.embedded import subset_fingerprint
 from tests.run_interrupts import crash_at
 
 
@@ -65,7 +66,7 @@ def subset():
 def tiny_spec(epochs: int = 2) -> RunSpec:
     scale = {"epochs": epochs, "model": "small_cnn", "width": 0.25, "train_subset": 100}
     protocol = dataclasses.replace(PROTOCOLS["adanorm"].reduced(**scale), batch_size=50)
-    return RunSpec(protocol, "AdamNorm", 0)
+    return RunSpec(protocol, "AdamNorm", 0, subset_fingerprint())
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from experiments.training import claims, loop
 from experiments.training.__main__ import run_study
 from experiments.training.loop import CHECKPOINT, HISTORY, METRICS, RunSpec, read_metrics, train
 from experiments.training.protocols import PROTOCOLS, Protocol, identity_fields
+from tests.embedded import subset_fingerprint
 from tests.run_interrupts import crash_at
 
 TIMING = ("seconds", "images_per_second")
@@ -38,7 +39,7 @@ def tiny_spec(optimizer: str = "AdamNorm", seed: int = 0, epochs: int = 3, **opt
     protocol = dataclasses.replace(PROTOCOLS["adanorm"].reduced(**scale), batch_size=50)
     # A milestone inside the run, so that the learning-rate schedule is part of what resumes.
     protocol = dataclasses.replace(protocol, milestones=(2,))
-    return RunSpec(protocol, optimizer, seed, tuple(options.items()))
+    return RunSpec(protocol, optimizer, seed, subset_fingerprint(), tuple(options.items()))
 
 
 def without_timing(record: dict) -> dict:
@@ -170,8 +171,8 @@ def test_every_field_of_a_run_changes_its_key() -> None:
 
 def test_a_smaller_training_subset_is_another_run() -> None:
     base = PROTOCOLS["adanorm"]
-    small = RunSpec(base.reduced(epochs=4, model="small_cnn", train_subset=200), "Adam", 0)
-    large = RunSpec(base.reduced(epochs=4, model="small_cnn", train_subset=1000), "Adam", 0)
+    small = RunSpec(base.reduced(epochs=4, model="small_cnn", train_subset=200), "Adam", 0, "d")
+    large = RunSpec(base.reduced(epochs=4, model="small_cnn", train_subset=1000), "Adam", 0, "d")
     assert small.key != large.key
 
 
@@ -239,3 +240,17 @@ def test_sigkill_at_random_points_then_resume_equals_the_uninterrupted_run(
     assert_same_run(tmp_path / spec.key, reference, finished_by_log)
     assert not list((tmp_path / spec.key).glob("*.tmp"))
     assert (tmp_path / spec.key / METRICS).read_text().endswith("\n")
+
+
+def test_the_data_set_is_part_of_a_runs_identity(subset) -> None:
+    spec = tiny_spec("Adam")
+    other = dataclasses.replace(spec, data="cifar10-50000-000000000000")
+    assert other.key != spec.key
+    # Another data set (every other image of the subset) has another fingerprint,
+    # and a run on the subset refuses it.
+    half = dataclasses.replace(
+        subset, train_images=subset.train_images[::2], train_labels=subset.train_labels[::2]
+    )
+    assert half.fingerprint() != subset.fingerprint()
+    with pytest.raises(ValueError, match="is a run on data"):
+        train(spec, half, "unused-runs-dir")

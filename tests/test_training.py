@@ -23,6 +23,7 @@ from experiments.training.probes import (
 )
 from experiments.training.protocols import PROTOCOLS
 from experiments.verdicts import READINGS
+from tests.embedded import subset_fingerprint
 from tests.run_interrupts import crash_at
 
 TOY = {"epochs": 2, "model": "small_cnn", "width": 0.25, "train_subset": 200}
@@ -35,7 +36,7 @@ def subset():
 
 def toy_spec(optimizer: str = "AdamNorm", seed: int = 0) -> RunSpec:
     protocol = dataclasses.replace(PROTOCOLS["adanorm"].reduced(**TOY), batch_size=50)
-    return RunSpec(protocol, optimizer, seed)
+    return RunSpec(protocol, optimizer, seed, subset_fingerprint())
 
 
 def test_a_run_logs_every_epoch_and_its_probes(subset, tmp_path) -> None:

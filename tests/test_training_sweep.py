@@ -16,6 +16,7 @@ from experiments.training.__main__ import main as training_main
 from experiments.training.loop import METRICS, RunSpec, read_metrics, train
 from experiments.training.protocols import PROTOCOLS
 from experiments.training.sweep import BackendUnavailable, check_backend, run_sweep
+from tests.embedded import subset_fingerprint
 from tests.run_interrupts import crash_at
 
 TOY = {"epochs": 2, "model": "small_cnn", "width": 0.25, "train_subset": 200}
@@ -30,7 +31,7 @@ def toy_spec(optimizer: str = "AdamNorm", seed: int = 0, epochs: int = 2) -> Run
     protocol = dataclasses.replace(
         PROTOCOLS["adanorm"].reduced(**TOY), batch_size=50, epochs=epochs
     )
-    return RunSpec(protocol, optimizer, seed)
+    return RunSpec(protocol, optimizer, seed, subset_fingerprint())
 
 
 def assert_metrics_match_history(run_dir, epochs: int) -> None:

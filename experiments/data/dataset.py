@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,24 @@ class ImageDataset:
         """(H, W, 3) of every image."""
         h, w, c = self.train_images.shape[1:]
         return (int(h), int(w), int(c))
+
+    def fingerprint(self) -> str:
+        """A short digest of the content a run trains and is tested on.
+
+        Part of a training run's identity (``RunSpec.data``): the embedded subset and the
+        full CIFAR-10 give different runs even at the same ``--train-subset``. Hashes the
+        name, classes, shapes, every label and every 101st image (a few MB for CIFAR-10),
+        so it is cheap to recompute and still tells any two of our data sources apart.
+        """
+        digest = hashlib.sha256()
+        digest.update(repr((self.name, self.classes)).encode())
+        for array in (self.train_labels, self.test_labels):
+            digest.update(repr(array.shape).encode())
+            digest.update(np.ascontiguousarray(array, dtype=np.int64).tobytes())
+        for array in (self.train_images, self.test_images):
+            digest.update(repr(array.shape).encode())
+            digest.update(np.ascontiguousarray(array[::101]).tobytes())
+        return f"{self.name}-{len(self.train_labels)}-{digest.hexdigest()[:12]}"
 
     def describe(self) -> str:
         """One line for logs: name, sizes and where the data came from."""

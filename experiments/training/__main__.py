@@ -91,7 +91,7 @@ def run_study(
     for arm in study.arms:
         records[arm.label] = []
         for seed in seeds:
-            spec = arm.spec(protocol, seed)
+            spec = arm.spec(protocol, seed, data.fingerprint())
             if not quiet:
                 print(f"  [{study.claim_id}] {arm.label}, seed {seed}", flush=True)
             records[arm.label].append(
@@ -310,10 +310,11 @@ def _train_and_decide(
     device: str,
 ) -> list[ClaimResult]:
     if backend != "sequential":
+        fingerprint = data.fingerprint()
         # Train every run first, on the backend; the studies below then read them back. The
         # sequential backend instead trains inside the studies, which prints as it goes.
         specs = [
-            arm.spec(protocol_for(STUDIES[claim], protocol_scale), s)
+            arm.spec(protocol_for(STUDIES[claim], protocol_scale), s, fingerprint)
             for claim in claims
             for arm in STUDIES[claim].arms
             for s in seeds

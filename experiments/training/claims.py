@@ -169,12 +169,14 @@ class Arm:
     protocol_changes: tuple[tuple[str, Any], ...] = ()
     """Changes to the protocol (e.g. batch size) for this arm."""
 
-    def spec(self, protocol: Protocol, seed: int) -> RunSpec:
+    def spec(self, protocol: Protocol, seed: int, data: str) -> RunSpec:
+        """The run of this arm under ``protocol`` with ``seed`` on the data set whose
+        fingerprint is ``data``."""
         if self.protocol_changes:
             changes = dict(self.protocol_changes)
             suffix = "".join(f"-{k}={v}" for k, v in self.protocol_changes)
             protocol = dataclasses.replace(protocol, name=protocol.name + suffix, **changes)
-        return RunSpec(protocol, self.optimizer, seed, self.options)
+        return RunSpec(protocol, self.optimizer, seed, data, self.options)
 
 
 Records = dict[str, list[dict[str, Any]]]

@@ -74,6 +74,9 @@ class RunSpec:
     protocol: Protocol
     optimizer: str
     seed: int
+    data: str
+    """The data it trains on, as :meth:`ImageDataset.fingerprint` names it; :func:`train`
+    refuses a data set with another fingerprint."""
     options: tuple[tuple[str, Any], ...] = ()
     """Extra optimizer hyperparameters (e.g. ``(("gamma", 0.9),)``)."""
     oscillation_samples: int = 4096
@@ -333,6 +336,11 @@ def train(
     compilation switched on or off. It is not part of ``spec.key``: compiling changes the
     speed, not the run.
     """
+    if spec.data != data.fingerprint():
+        raise ValueError(
+            f"{spec.key} is a run on data {spec.data}, but was given {data.describe()} "
+            f"(fingerprint {data.fingerprint()})"
+        )
     device = torch.device(device)
     protocol = spec.protocol
     run_dir = Path(out_dir) / spec.key
