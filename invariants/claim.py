@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
 
-from experiments.verdicts import CONDITIONAL as CONDITIONAL
-from experiments.verdicts import FALSIFIED as FALSIFIED
-from experiments.verdicts import HOLDS as HOLDS
-from experiments.verdicts import INCONCLUSIVE as INCONCLUSIVE
 from invariants.cases import Case
+from theory.verdicts import CONDITIONAL as CONDITIONAL
+from theory.verdicts import FALSIFIED as FALSIFIED
+from theory.verdicts import HOLDS as HOLDS
+from theory.verdicts import INCONCLUSIVE as INCONCLUSIVE
 
 MUST_HOLD = frozenset({HOLDS})
 """The statement is a theorem for the inputs it speaks about: only ``holds`` is valid."""

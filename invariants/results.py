@@ -16,7 +16,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from experiments.verdicts import (
+from theory.verdicts import (
     ClaimResult,
     read_results,
     write_results,

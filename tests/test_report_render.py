@@ -14,7 +14,7 @@ import pytest
 from experiments.report import render
 from experiments.report.claim_list import load_claims
 from experiments.report.merge import merge
-from experiments.verdicts import VERDICTS, ClaimResult
+from theory.verdicts import VERDICTS, ClaimResult
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

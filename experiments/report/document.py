@@ -17,7 +17,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from experiments.verdicts import VERDICTS
+from theory.verdicts import VERDICTS
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from experiments.report.claim_list import Claim
-from experiments.verdicts import (
+from theory.verdicts import (
     CONDITIONAL,
     FALSIFIED,
     INCONCLUSIVE,

@@ -41,7 +41,7 @@ from experiments.report.evidence import (
 )
 from experiments.report.merge import PRECEDENCE, ClaimVerdict
 from experiments.report.paper_numbers import PAPER_ACCURACY
-from experiments.verdicts import write_text_atomically
+from theory.verdicts import write_text_atomically
 
 VERDICT_RULES = Path(__file__).with_name("verdict_rules.md")
 """How a verdict is reached (written with the merge rules); embedded when present."""

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from experiments.verdicts import ClaimResult, read_results
+from theory.verdicts import ClaimResult, read_results
 
 MODES = ("quick", "default", "full")
 

@@ -33,7 +33,7 @@ from experiments.training.claims import (
 )
 from experiments.training.loop import train
 from experiments.training.sweep import BackendUnavailable, check_backend, run_sweep
-from experiments.verdicts import FALSIFIED, NEEDS_DATA, NEEDS_GPU, ClaimResult, write_results
+from theory.verdicts import FALSIFIED, NEEDS_DATA, NEEDS_GPU, ClaimResult, write_results
 
 REDUCED = {"epochs": 4, "model": "small_cnn", "width": 0.5, "train_subset": 2000}
 """The CPU scale: a small CNN on 2,000 images of the embedded subset, 4 epochs."""

@@ -35,7 +35,7 @@ from experiments.training.statistics import (
     paired,
     superiority,
 )
-from experiments.verdicts import (
+from theory.verdicts import (
     FALSIFIED,
     HOLDS,
     INCONCLUSIVE,
