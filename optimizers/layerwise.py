@@ -6,6 +6,8 @@ A layer is one parameter tensor. ε sits inside the EMA by default (eq. 8:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from optimizers._adaptive import AdaptiveOptimizer
 from optimizers.units import (
     AdaptiveStep,
@@ -15,10 +17,17 @@ from optimizers.units import (
     GradientSquare,
     LayerMeanStepSize,
     SecondMoment,
+    Unit,
     WeightDecay,
 )
 
 INSIDE = {"eps_mode": "inside"}
+
+
+def with_belief_residual(recipe: Sequence[Unit]) -> tuple[Unit, ...]:
+    """The Adam-type ``recipe`` with AdaBelief's statistic ``(m_t - g_t)²`` in place of
+    ``g_t²``: all that turns AdamL into AdaBeliefL and LAdam into LAdaBelief (004 §II)."""
+    return tuple(BeliefResidualSquare() if isinstance(u, GradientSquare) else u for u in recipe)
 
 
 class AdamL(AdaptiveOptimizer):
@@ -39,14 +48,7 @@ class AdamL(AdaptiveOptimizer):
 class AdaBeliefL(AdaptiveOptimizer):
     """AdaBeliefL (Alg. 1 with ``(m_t - g_t)²`` in place of ``g_t²``)."""
 
-    recipe = (
-        WeightDecay(),
-        FirstMoment(),
-        BeliefResidualSquare(),
-        SecondMoment(),
-        LayerMeanStepSize(),
-        ApplyUpdate(),
-    )
+    recipe = with_belief_residual(AdamL.recipe)
     default_options = INSIDE
 
 
@@ -68,12 +70,5 @@ class LAdam(AdaptiveOptimizer):
 class LAdaBelief(AdaptiveOptimizer):
     """LAdaBelief (Alg. 2 with ``mean((m_l - g_l)²)``)."""
 
-    recipe = (
-        WeightDecay(),
-        FirstMoment(),
-        BeliefResidualSquare(),
-        SecondMoment("layer_mean"),
-        AdaptiveStep(),
-        ApplyUpdate(),
-    )
+    recipe = with_belief_residual(LAdam.recipe)
     default_options = INSIDE
