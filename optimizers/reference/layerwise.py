@@ -34,6 +34,12 @@ class _Paper004Optimizer(AdamTypeReference):
     """
 
     LAST_KEYS = ("g", "m", "v", "step_size")
+    DEFAULTS = adam_defaults(eps_mode="inside")
+    """ε inside the EMA (eq. 8: "there is no need to introduce ε again")."""
+
+    def _statistic(self, g: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """The tracked quantity: ``g_t²`` (Adam's); the AdaBelief variants override."""
+        return g**2
 
     def _step(self, grads, active):
         for i in active:
@@ -76,12 +82,6 @@ class AdamLReference(_Paper004Optimizer):
     ``last["step_size"]`` is the layer's γ_l (a float).
     """
 
-    DEFAULTS = adam_defaults(eps_mode="inside")
-
-    def _statistic(self, g: np.ndarray, m: np.ndarray) -> np.ndarray:
-        """The tracked quantity: ``g_t²`` for AdamL."""
-        return g**2
-
     def _update_tensor(self, i, g):
         st = self.state[i]
         t = st["step"]
@@ -118,14 +118,8 @@ class LAdamReference(_Paper004Optimizer):
     ``last["v"]`` and ``last["step_size"]`` (``1/sqrt(ṽ_l)``) are floats.
     """
 
-    DEFAULTS = adam_defaults(eps_mode="inside")
-
     def _initial_v(self, p):
         return 0.0  # v_{l,0} = 0 ∈ ℝ
-
-    def _statistic(self, g: np.ndarray, m: np.ndarray) -> np.ndarray:
-        """The tracked quantity: ``g_t²`` for LAdam."""
-        return g**2
 
     def _update_tensor(self, i, g):
         st = self.state[i]
