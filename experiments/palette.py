@@ -15,7 +15,7 @@ from functools import cache
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-from experiments.verdicts import (
+from theory.verdicts import (
     CONDITIONAL,
     FALSIFIED,
     HOLDS,

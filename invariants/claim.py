@@ -25,16 +25,16 @@ than a result.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
 
-from experiments.verdicts import CONDITIONAL as CONDITIONAL
-from experiments.verdicts import FALSIFIED as FALSIFIED
-from experiments.verdicts import HOLDS as HOLDS
-from experiments.verdicts import INCONCLUSIVE as INCONCLUSIVE
 from invariants.cases import Case
+from theory.verdicts import CONDITIONAL as CONDITIONAL
+from theory.verdicts import FALSIFIED as FALSIFIED
+from theory.verdicts import HOLDS as HOLDS
+from theory.verdicts import INCONCLUSIVE as INCONCLUSIVE
 
 MUST_HOLD = frozenset({HOLDS})
 """The statement is a theorem for the inputs it speaks about: only ``holds`` is valid."""
@@ -132,12 +132,14 @@ class Claim:
         return f"test_{self.id.replace('-', '_')}_{self.slug}"
 
 
-def guarded(check: Check) -> Check:
-    """Wrap a check so that an exception or a non-finite value becomes an ``error`` violation."""
+def guarded(check: Callable[[str, Case], Iterable[Violation]]) -> Check:
+    """A :data:`Check` from a function that yields the violations it finds, in order; an
+    exception on the way becomes one ``error`` violation (what it found before is dropped:
+    a crashed check says nothing about the statement)."""
 
     def wrapped(implementation: str, case: Case) -> list[Violation]:
         try:
-            return check(implementation, case)
+            return list(check(implementation, case))
         except Exception as exc:
             return [Violation(f"{type(exc).__name__}: {exc}", error=True)]
 

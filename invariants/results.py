@@ -2,7 +2,7 @@
 
 Each claim check writes ``<dir>/invariants.d/<ID>.json`` (one file per claim, so
 parallel pytest workers never write the same file); :func:`merge` folds them into
-``<dir>/invariants.json`` through :func:`experiments.verdicts.write_results`, the
+``<dir>/invariants.json`` through :func:`theory.verdicts.write_results`, the
 format the verification report reads. ``INVARIANTS_RESULTS`` overrides the
 directory (default ``results``).
 """
@@ -16,7 +16,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from experiments.verdicts import (
+from theory.verdicts import (
     ClaimResult,
     read_results,
     write_results,

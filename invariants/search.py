@@ -33,7 +33,6 @@ from typing import Any
 from hypothesis import Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
-from experiments.verdicts import ClaimResult
 from invariants.cases import Case
 from invariants.claim import (
     CAVEAT,
@@ -49,6 +48,7 @@ from invariants.claim import (
 from invariants.profiles import claim_examples, search_settings
 from invariants.results import replay_command
 from invariants.runners import IMPLEMENTATIONS
+from theory.verdicts import ClaimResult
 
 
 def counted(violations: list[Violation], imposed: frozenset[str]) -> list[Violation]:

@@ -124,8 +124,9 @@ def _log_uniform(draw: st.DrawFn, low: float, high: float) -> float:
     return float(10.0**exponent)
 
 
+@cache  # building strategies is costly for Hypothesis: one per set of arguments
 @st.composite
-def _gradient_plans(
+def gradient_plans(
     draw: st.DrawFn,
     min_steps: int = 1,
     max_steps: int = 12,
@@ -202,23 +203,6 @@ def _gradient_plans(
         drop_at=drop_at,
         burst_at=bursts,
         flat_noise=noise,
-    )
-
-
-@cache
-def gradient_plans(
-    min_steps: int = 1,
-    max_steps: int = 12,
-    profiles: tuple[str, ...] = PROFILES,
-    magnitudes: tuple[str, ...] = MAGNITUDES,
-    modes: tuple[str, ...] = MODES,
-    zeros: bool = True,
-    constant_signs: bool | None = False,
-    flat_noise: bool | None = False,
-) -> st.SearchStrategy[GradientPlan]:
-    """Plans of gradient sequences (cached: building strategies is costly for Hypothesis)."""
-    return _gradient_plans(
-        min_steps, max_steps, profiles, magnitudes, modes, zeros, constant_signs, flat_noise
     )
 
 

@@ -1,15 +1,16 @@
-"""The bases of the Adam-type optimizers: explicit signatures over the declared options.
+"""The bases of the Adam-type optimizers: which options come by position, in torch's order.
 
-The signatures exist so that users (and their editors) see the arguments;
-domains, defaults and validation belong to the units that read each option
-(:mod:`optimizers._hyperparameters`), and a test checks that every signature's
-defaults are the declared ones.
+Each class's constructor signature (``help(AdamNorm)``, ``inspect.signature``)
+is built from the options its recipe's units declare
+(:func:`optimizers._base.constructor_signature`): names, defaults and
+validation live with the units (:mod:`optimizers._hyperparameters`), and no
+class repeats them in a hand-written ``__init__``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from torch import Tensor
 
@@ -17,6 +18,8 @@ from optimizers._base import RecipeOptimizer
 from optimizers.units import FirstMoment, GradientNormCorrection, Unit
 
 Params = Iterable[Tensor] | Iterable[dict[str, Any]]
+ADAM_POSITIONAL = ("lr", "betas", "eps", "weight_decay")
+"""torch's ``Adam(params, lr, betas, eps, weight_decay)`` order; the rest is keyword-only."""
 
 
 class AdaptiveOptimizer(RecipeOptimizer):
@@ -26,20 +29,7 @@ class AdaptiveOptimizer(RecipeOptimizer):
     ``docs/ALGORITHMS.md``: the papers place ε differently).
     """
 
-    def __init__(
-        self,
-        params: Params,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        *,
-        decoupled_weight_decay: bool = False,
-        eps_mode: str | None = None,
-        foreach: bool | None = None,
-        on_nonfinite: str = "raise",
-    ) -> None:
-        self._from_signature(locals())
+    positional_options: ClassVar[tuple[str, ...]] = ADAM_POSITIONAL
 
 
 def with_norm_correction(recipe: Sequence[Unit]) -> tuple[Unit, ...]:
@@ -55,20 +45,4 @@ def with_norm_correction(recipe: Sequence[Unit]) -> tuple[Unit, ...]:
 class NormCorrectedOptimizer(RecipeOptimizer):
     """An Adam-type optimizer whose recipe carries AdaNorm's correction (γ = 0.95 by default)."""
 
-    def __init__(
-        self,
-        params: Params,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        gamma: float = 0.95,
-        *,
-        norm_scope: str = "tensor",
-        corrected_moments: str = "first",
-        decoupled_weight_decay: bool = False,
-        eps_mode: str | None = None,
-        foreach: bool | None = None,
-        on_nonfinite: str = "raise",
-    ) -> None:
-        self._from_signature(locals())
+    positional_options: ClassVar[tuple[str, ...]] = (*ADAM_POSITIONAL, "gamma")

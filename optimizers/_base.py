@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -45,13 +46,17 @@ class RecipeOptimizer(torch.optim.Optimizer):
     """Options the recipe's units read but this method fixes (not constructor arguments)."""
     torch_formats: ClassVar[tuple[Any, ...]] = ()
     """``torch.optim`` state formats this method can resume from (same definition)."""
+    positional_options: ClassVar[tuple[str, ...]] = ()
+    """The options a caller may pass by position after ``params``, in torch's order
+    (``lr, betas, eps, weight_decay``, then the method's own); the others are keyword-only."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if not cls.recipe:
-            return  # an abstract base (only signatures and defaults): nothing to run
+            return  # an abstract base (only the positional order and defaults): nothing to run
         cls.hyperparameters = hp.table(cls.recipe, cls.default_options, cls.pinned_options)
         cls.constraints = hp.constraints(cls.recipe)
+        cls.__signature__ = constructor_signature(cls.hyperparameters, cls.positional_options)
 
     hyperparameters: ClassVar[hp.Table] = hp.table(())
     """Every group option of this method (:func:`optimizers._hyperparameters.table`)."""
@@ -60,16 +65,27 @@ class RecipeOptimizer(torch.optim.Optimizer):
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[dict[str, Any]],
-        *,
+        *values: Any,
         on_nonfinite: str = "raise",
         **options: Any,
     ) -> None:
-        """Build from the group options in ``options`` (unnamed ones take their defaults).
+        """Build from the group options (unnamed ones take their defaults).
 
-        A subclass with an explicit signature passes its arguments on with
-        :meth:`_from_signature`; ``None`` for an option whose domain has no
-        ``None`` (``eps_mode``) means the class's default.
+        ``values`` are the :attr:`positional_options` in order; the class's
+        ``__signature__`` (what ``help`` and ``inspect.signature`` show) lists every
+        option with its default. ``None`` for an option whose domain has no ``None``
+        (``eps_mode``) means the class's default.
         """
+        name = type(self).__name__
+        if len(values) > len(self.positional_options):
+            raise TypeError(
+                f"{name}() takes at most {len(self.positional_options)} options by position "
+                f"({', '.join(self.positional_options)}), got {len(values)}"
+            )
+        for option, value in zip(self.positional_options, values, strict=False):
+            if option in options:
+                raise TypeError(f"{name}() got multiple values for argument {option!r}")
+            options[option] = value
         Choice(NONFINITE_POLICIES).check("on_nonfinite", on_nonfinite)
         declared = self.hyperparameters
         unexpected = sorted(set(options) - {n for n, h in declared.items() if h.settable})
@@ -87,13 +103,6 @@ class RecipeOptimizer(torch.optim.Optimizer):
         self.on_nonfinite = on_nonfinite
         self.skipped_steps = 0
         self._workspace = _new_workspace()
-
-    def _from_signature(self, arguments: dict[str, Any]) -> None:
-        """``RecipeOptimizer.__init__`` from an explicit signature's ``locals()``."""
-        options = {k: v for k, v in arguments.items() if k not in _NOT_OPTIONS}
-        RecipeOptimizer.__init__(
-            self, arguments["params"], on_nonfinite=arguments["on_nonfinite"], **options
-        )
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
@@ -325,4 +334,28 @@ def chosen_by_shape(param: Tensor, chosen: bool | None) -> bool:
     return param.ndim >= 2 if chosen is None else chosen
 
 
-_NOT_OPTIONS = frozenset({"self", "__class__", "params", "on_nonfinite"})
+def constructor_signature(declared: hp.Table, positional: Sequence[str]) -> inspect.Signature:
+    """The constructor's signature as users see it, built from the declarations.
+
+    ``params``, then the ``positional`` options, then every other settable option
+    keyword-only (``foreach`` last), then ``on_nonfinite``; each with its declared
+    default. Written once here instead of in every class, so a signature cannot
+    disagree with the defaults the units declare.
+    """
+    undeclared = sorted(set(positional) - set(declared))
+    if undeclared:
+        raise TypeError(f"positional option(s) {', '.join(undeclared)} not declared")
+    settable = [n for n, h in declared.items() if h.settable and n not in positional]
+    keyword = sorted(settable, key=lambda n: n == "foreach")  # stable: foreach moves last
+
+    def option(name: str, kind: inspect._ParameterKind) -> inspect.Parameter:
+        return inspect.Parameter(name, kind, default=declared[name].default)
+
+    return inspect.Signature(
+        [
+            inspect.Parameter("params", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            *(option(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in positional),
+            *(option(n, inspect.Parameter.KEYWORD_ONLY) for n in keyword),
+            inspect.Parameter("on_nonfinite", inspect.Parameter.KEYWORD_ONLY, default="raise"),
+        ]
+    )

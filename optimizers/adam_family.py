@@ -11,7 +11,6 @@ from typing import Any, ClassVar
 from optimizers._adaptive import (
     AdaptiveOptimizer,
     NormCorrectedOptimizer,
-    Params,
     with_norm_correction,
 )
 from optimizers._state_compat import TORCH_ADAM, TORCH_RADAM
@@ -84,21 +83,6 @@ class AdamW(Adam):
         "decoupled_weight_decay": True,
     }
 
-    def __init__(
-        self,
-        params: Params,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 1e-2,
-        *,
-        decoupled_weight_decay: bool = True,
-        eps_mode: str | None = None,
-        foreach: bool | None = None,
-        on_nonfinite: str = "raise",
-    ) -> None:
-        self._from_signature(locals())
-
 
 class AdamNorm(NormCorrectedOptimizer):
     """AdamNorm (paper 000, Alg. 2; eqs. 2-9): Adam whose first moment averages
@@ -136,48 +120,11 @@ class RAdam(AdaptiveOptimizer):
     recipe = RADAM_RECIPE
     torch_formats = (TORCH_RADAM,)
 
-    def __init__(
-        self,
-        params: Params,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        *,
-        rectify_threshold: float = 5.0,
-        threshold_inclusive: bool = True,
-        decoupled_weight_decay: bool = False,
-        eps_mode: str | None = None,
-        foreach: bool | None = None,
-        on_nonfinite: str = "raise",
-    ) -> None:
-        self._from_signature(locals())
-
 
 class RAdamNorm(NormCorrectedOptimizer):
     """RAdamNorm (paper 001, supplementary Alg. 6): RAdam + AdaNorm's correction."""
 
     recipe = with_norm_correction(RADAM_RECIPE)
-
-    def __init__(
-        self,
-        params: Params,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        gamma: float = 0.95,
-        *,
-        norm_scope: str = "tensor",
-        corrected_moments: str = "first",
-        rectify_threshold: float = 5.0,
-        threshold_inclusive: bool = True,
-        decoupled_weight_decay: bool = False,
-        eps_mode: str | None = None,
-        foreach: bool | None = None,
-        on_nonfinite: str = "raise",
-    ) -> None:
-        self._from_signature(locals())
 
 
 class AdaBelief(AdaptiveOptimizer):

@@ -6,7 +6,6 @@ from typing import Any, ClassVar
 
 import torch
 
-from optimizers._adaptive import Params
 from optimizers._base import NdimAtLeastTwo, RecipeOptimizer, chosen_by_shape
 from optimizers.units import (
     AdaRemModulation,
@@ -36,22 +35,7 @@ class AdaRem(RecipeOptimizer):
 
     default_options: ClassVar[dict[str, Any]] = {"lr": 0.1, "decoupled_weight_decay": True}
 
-    def __init__(
-        self,
-        params: Params,
-        lr: float = 0.1,
-        beta: float = 0.9,
-        lam: float = 0.999,
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        *,
-        decoupled_weight_decay: bool = True,
-        lam_tick: str = "step",
-        max_scope: str = "tensor",
-        foreach: bool | None = None,
-        on_nonfinite: str = "raise",
-    ) -> None:
-        self._from_signature(locals())
+    positional_options: ClassVar[tuple[str, ...]] = ("lr", "beta", "lam", "eps", "weight_decay")
 
     def tick_epoch(self) -> None:
         """Advance λ's exponent by one in groups with ``lam_tick="epoch"`` (call once per epoch)."""
@@ -77,25 +61,6 @@ class AdaRemS(AdaRem):
         *AdaRem.recipe,
         SphereRetraction(_on_sphere, rows=False),
     )
-
-    def __init__(
-        self,
-        params: Params,
-        lr: float = 0.1,
-        beta: float = 0.9,
-        lam: float = 0.999,
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        *,
-        radius: float | None = None,
-        sphere: bool | None = None,
-        decoupled_weight_decay: bool = True,
-        lam_tick: str = "step",
-        max_scope: str = "tensor",
-        foreach: bool | None = None,
-        on_nonfinite: str = "raise",
-    ) -> None:
-        self._from_signature(locals())
 
     def _start_group(self, group: dict[str, Any]) -> None:
         """Put a new group's sphere tensors on their spheres (Alg. 2, ``θ̂_0``)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from optimizers._adaptive import AdaptiveOptimizer, Params
+from optimizers._adaptive import ADAM_POSITIONAL, AdaptiveOptimizer
 from optimizers.units import (
     AdaptiveStep,
     ApplyUpdate,
@@ -24,22 +24,7 @@ from optimizers.units import (
 class _ProjectingOptimizer(AdaptiveOptimizer):
     default_options: ClassVar[dict[str, Any]] = {"eps_mode": "inside"}
 
-    def __init__(
-        self,
-        params: Params,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        K: int = 2,
-        xi: float = 1e-20,
-        *,
-        decoupled_weight_decay: bool = False,
-        eps_mode: str | None = None,
-        foreach: bool | None = None,
-        on_nonfinite: str = "raise",
-    ) -> None:
-        self._from_signature(locals())
+    positional_options: ClassVar[tuple[str, ...]] = (*ADAM_POSITIONAL, "K", "xi")
 
 
 class Aida(_ProjectingOptimizer):
@@ -71,21 +56,7 @@ class AidaGrad(AdaptiveOptimizer):
     )
     default_options: ClassVar[dict[str, Any]] = {"eps_mode": "inside"}
 
-    def __init__(
-        self,
-        params: Params,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        xi: float = 1e-20,
-        *,
-        decoupled_weight_decay: bool = False,
-        eps_mode: str | None = None,
-        foreach: bool | None = None,
-        on_nonfinite: str = "raise",
-    ) -> None:
-        self._from_signature(locals())
+    positional_options: ClassVar[tuple[str, ...]] = (*ADAM_POSITIONAL, "xi")
 
 
 class LAida(_ProjectingOptimizer):

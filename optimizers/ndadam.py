@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from optimizers._adaptive import AdaptiveOptimizer, Params
+from optimizers._adaptive import AdaptiveOptimizer
 from optimizers._base import NdimAtLeastTwo, chosen_by_shape
 from optimizers.units import (
     AdaptiveStep,
@@ -62,21 +62,6 @@ class NDAdam(AdaptiveOptimizer):
         "eps_mode": "outside",
         "decoupled_weight_decay": False,
     }
-
-    def __init__(
-        self,
-        params: Params,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        *,
-        scalar_lr: float | None = None,
-        vectorwise: bool | None = None,
-        foreach: bool | None = None,
-        on_nonfinite: str = "raise",
-    ) -> None:
-        self._from_signature(locals())
 
     def _start_group(self, group: dict[str, Any]) -> None:
         """Normalise a new group's weight vectors (Alg. 1, initialisation)."""

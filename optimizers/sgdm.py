@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from optimizers._adaptive import Params
 from optimizers._base import RecipeOptimizer
 from optimizers.units import ApplyUpdate, HeavyBallMomentum, WeightDecay
 
@@ -22,16 +21,4 @@ class SGDM(RecipeOptimizer):
     default_options: ClassVar[dict[str, Any]] = {"lr": 0.1}
     pinned_options: ClassVar[dict[str, Any]] = {"decoupled_weight_decay": False}
 
-    def __init__(
-        self,
-        params: Params,
-        lr: float = 0.1,
-        momentum: float = 0.9,
-        dampening: float = 0.0,
-        weight_decay: float = 0.0,
-        *,
-        nesterov: bool = False,
-        foreach: bool | None = None,
-        on_nonfinite: str = "raise",
-    ) -> None:
-        self._from_signature(locals())
+    positional_options: ClassVar[tuple[str, ...]] = ("lr", "momentum", "dampening", "weight_decay")

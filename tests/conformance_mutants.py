@@ -33,9 +33,51 @@ from tests.conformance_subjects import (
 )
 
 
+# -- what the textbook versions and the mutants share --------------------------------
+def stepped_parameters(optimizer, state_keys):
+    """``(group, p, g, state, t)`` for each parameter with a gradient, as the textbook loops
+    write it: g with L2 decay, the ``state_keys`` zero-initialised on the first step, t
+    counted per parameter."""
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            grad = p.grad.add(p, alpha=group["weight_decay"])
+            state = optimizer.state[p]
+            if not state:
+                state["step"] = 0
+                for key in state_keys:
+                    state[key] = torch.zeros_like(p)
+            state["step"] += 1
+            yield group, p, grad, state, state["step"]
+
+
+class OptionSwappedAdam(TextbookAdam):
+    """The textbook step run with one group option replaced (:meth:`during_step`), then
+    restored: the shape of the mistakes that read an option from the wrong place."""
+
+    swapped = ""
+
+    def during_step(self, index, group):
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        kept = [group[self.swapped] for group in self.param_groups]
+        for index, group in enumerate(self.param_groups):
+            group[self.swapped] = self.during_step(index, group)
+        try:
+            return super().step(closure)
+        finally:
+            for group, value in zip(self.param_groups, kept, strict=True):
+                group[self.swapped] = value
+
+
 # -- correct textbook versions -------------------------------------------------------
-class TextbookAdamW(TextbookAdam):
-    """AdamW: θ ← θ(1 - lr·wd) before the Adam step."""
+class TextbookAdamW(OptionSwappedAdam):
+    """AdamW: θ ← θ(1 - lr·wd) before the Adam step (which then runs without L2 decay)."""
+
+    swapped = "weight_decay"
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
         super().__init__(params, lr, betas, eps, weight_decay)
@@ -43,20 +85,16 @@ class TextbookAdamW(TextbookAdam):
     def decay(self, p, group):
         p.mul_(1 - group["lr"] * group["weight_decay"])
 
+    def during_step(self, index, group):
+        return 0.0
+
     @torch.no_grad()
     def step(self, closure=None):
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
                     self.decay(p, group)
-        decays = [group["weight_decay"] for group in self.param_groups]
-        for group in self.param_groups:
-            group["weight_decay"] = 0.0
-        try:
-            return super().step(closure)
-        finally:
-            for group, decay in zip(self.param_groups, decays, strict=True):
-                group["weight_decay"] = decay
+        return super().step(closure)
 
 
 class TextbookAdaBelief(TextbookAdam):
@@ -70,26 +108,15 @@ class TextbookAdaBelief(TextbookAdam):
 
     @torch.no_grad()
     def step(self, closure=None):
-        for group in self.param_groups:
+        for group, p, grad, state, t in stepped_parameters(self, ("exp_avg", "exp_avg_var")):
             beta1, beta2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = p.grad.add(p, alpha=group["weight_decay"])
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_var"] = torch.zeros_like(p)
-                state["step"] += 1
-                t = state["step"]
-                m_old = state["exp_avg"].clone()
-                m = state["exp_avg"].mul_(beta1).add_(grad, alpha=1 - beta1)
-                diff = self.belief(grad, m, m_old)
-                s = state["exp_avg_var"].mul_(beta2).addcmul_(diff, diff, value=1 - beta2)
-                s.add_(self.inner_eps(group))
-                denominator = (s / (1 - beta2**t)).sqrt().add_(group["eps"])
-                p.sub_(group["lr"] * (m / (1 - beta1**t)) / denominator)
+            m_old = state["exp_avg"].clone()
+            m = state["exp_avg"].mul_(beta1).add_(grad, alpha=1 - beta1)
+            diff = self.belief(grad, m, m_old)
+            s = state["exp_avg_var"].mul_(beta2).addcmul_(diff, diff, value=1 - beta2)
+            s.add_(self.inner_eps(group))
+            denominator = (s / (1 - beta2**t)).sqrt().add_(group["eps"])
+            p.sub_(group["lr"] * (m / (1 - beta1**t)) / denominator)
 
 
 class TextbookRAdam(TextbookAdam):
@@ -106,28 +133,17 @@ class TextbookRAdam(TextbookAdam):
 
     @torch.no_grad()
     def step(self, closure=None):
-        for group in self.param_groups:
+        for group, p, grad, state, t in stepped_parameters(self, ("exp_avg", "exp_avg_sq")):
             beta1, beta2 = group["betas"]
             rho_inf = 2 / (1 - beta2) - 1
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = p.grad.add(p, alpha=group["weight_decay"])
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
-                state["step"] += 1
-                t = state["step"]
-                m = state["exp_avg"].mul_(beta1).add_(grad, alpha=1 - beta1)
-                v = state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-                rho_t = rho_inf - 2 * t * beta2**t / (1 - beta2**t)
-                if self.rectified(rho_t):
-                    r = self.rectifier(rho_t, rho_inf, beta2, t)
-                    p.sub_(group["lr"] * r / (1 - beta1**t) * m / (v.sqrt() + group["eps"]))
-                else:
-                    p.sub_(group["lr"] / (1 - beta1**t) * m)
+            m = state["exp_avg"].mul_(beta1).add_(grad, alpha=1 - beta1)
+            v = state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            rho_t = rho_inf - 2 * t * beta2**t / (1 - beta2**t)
+            if self.rectified(rho_t):
+                r = self.rectifier(rho_t, rho_inf, beta2, t)
+                p.sub_(group["lr"] * r / (1 - beta1**t) * m / (v.sqrt() + group["eps"]))
+            else:
+                p.sub_(group["lr"] / (1 - beta1**t) * m)
 
 
 class TextbookDiffGradNorm(TextbookAdamNorm):
@@ -229,26 +245,15 @@ class TextbookAida(TextbookAdam):
 
     @torch.no_grad()
     def step(self, closure=None):
-        for group in self.param_groups:
+        for group, p, grad, state, t in stepped_parameters(self, ("exp_avg", "exp_avg_var")):
             beta1, beta2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = p.grad.add(p, alpha=group["weight_decay"])
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_var"] = torch.zeros_like(p)
-                state["step"] += 1
-                t = state["step"]
-                m = state["exp_avg"].mul_(beta1).add_(grad, alpha=1 - beta1)
-                a, b = m.clone(), grad.clone()
-                for _ in range(self.rounds(group)):
-                    a, b = self.project(a, b, group["xi"])
-                v = state["exp_avg_var"].mul_(beta2).addcmul_(a - b, a - b, value=1 - beta2)
-                v.add_(group["eps"])
-                p.sub_(group["lr"] * (m / (1 - beta1**t)) / (v / (1 - beta2**t)).sqrt())
+            m = state["exp_avg"].mul_(beta1).add_(grad, alpha=1 - beta1)
+            a, b = m.clone(), grad.clone()
+            for _ in range(self.rounds(group)):
+                a, b = self.project(a, b, group["xi"])
+            v = state["exp_avg_var"].mul_(beta2).addcmul_(a - b, a - b, value=1 - beta2)
+            v.add_(group["eps"])
+            p.sub_(group["lr"] * (m / (1 - beta1**t)) / (v / (1 - beta2**t)).sqrt())
 
 
 class ForwardingAdam(TextbookAdam):
@@ -304,8 +309,10 @@ class Float32MathAdam(TextbookAdam):
         p.copy_(p.float() - update.float())
 
 
-class CachedLrAdam(TextbookAdam):
+class CachedLrAdam(OptionSwappedAdam):
     """Keeps each group's learning rate as it was at construction."""
+
+    swapped = "lr"
 
     def __init__(self, params, **kwargs):
         super().__init__(params, **kwargs)
@@ -316,46 +323,26 @@ class CachedLrAdam(TextbookAdam):
         if hasattr(self, "initial_lrs"):
             self.initial_lrs.append(self.param_groups[-1]["lr"])
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        current = [group["lr"] for group in self.param_groups]
-        for group, lr in zip(self.param_groups, self.initial_lrs, strict=True):
-            group["lr"] = lr
-        try:
-            return super().step(closure)
-        finally:
-            for group, lr in zip(self.param_groups, current, strict=True):
-                group["lr"] = lr
+    def during_step(self, index, group):
+        return self.initial_lrs[index]
 
 
-class DecayFromDefaultsAdam(TextbookAdam):
+class DecayFromDefaultsAdam(OptionSwappedAdam):
     """Reads weight decay from the optimizer's defaults instead of the param group."""
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        decays = [group["weight_decay"] for group in self.param_groups]
-        for group in self.param_groups:
-            group["weight_decay"] = self.defaults["weight_decay"]
-        try:
-            return super().step(closure)
-        finally:
-            for group, decay in zip(self.param_groups, decays, strict=True):
-                group["weight_decay"] = decay
+    swapped = "weight_decay"
+
+    def during_step(self, index, group):
+        return self.defaults["weight_decay"]
 
 
-class LrFromDefaultsAdam(TextbookAdam):
+class LrFromDefaultsAdam(OptionSwappedAdam):
     """Reads the learning rate from the defaults: groups and schedulers are ignored."""
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        lrs = [group["lr"] for group in self.param_groups]
-        for group in self.param_groups:
-            group["lr"] = self.defaults["lr"]
-        try:
-            return super().step(closure)
-        finally:
-            for group, lr in zip(self.param_groups, lrs, strict=True):
-                group["lr"] = lr
+    swapped = "lr"
+
+    def during_step(self, index, group):
+        return self.defaults["lr"]
 
 
 class FixedBetasAdam(TextbookAdam):

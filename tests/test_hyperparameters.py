@@ -19,7 +19,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import optimizers
-from optimizers import RecipeOptimizer
 from optimizers._validation import Choice, Domain, Flag, Integer, Interval, Optional, Pair
 from optimizers.registry import REGISTRY
 
@@ -121,21 +120,47 @@ def test_a_refused_ndadam_group_normalises_nothing() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_signature_states_the_declared_defaults(name: str) -> None:
-    """The explicit signatures are for discovery only: their defaults must be the declared
-    ones (``eps_mode=None`` reads the class's default), and they name every option."""
+    """The signature users see (``help``, ``inspect.signature``) is built from the units'
+    declarations: it names every settable option once, with its declared default, and the
+    positional ones first in the class's order."""
     cls = REGISTRY[name].torch_class
     declared = {n: h for n, h in cls.hyperparameters.items() if h.settable}
-    if cls.__init__ is RecipeOptimizer.__init__:  # no explicit signature: options by name
-        cls([param()], **{n: h.default for n, h in declared.items()})
-        return
-    signature = inspect.signature(cls.__init__).parameters
-    arguments = {n: p.default for n, p in signature.items() if n not in ("self", "params")}
-    assert arguments.pop("on_nonfinite") == "raise"
-    assert set(arguments) == set(declared)
-    for option, default in arguments.items():
-        if default is None and not isinstance(declared[option].domain, Optional):
-            continue  # None: the class's default
-        assert default == declared[option].default, option
+    parameters = inspect.signature(cls).parameters
+    names = list(parameters)
+    assert names[0] == "params" and names[-1] == "on_nonfinite"
+    assert parameters["on_nonfinite"].default == "raise"
+    assert sorted(names[1:-1]) == sorted(declared)
+    by_position = [n for n, p in parameters.items() if p.kind is p.POSITIONAL_OR_KEYWORD]
+    assert by_position == ["params", *cls.positional_options]
+    for option in declared:
+        assert parameters[option].default == declared[option].default, option
+    cls([param()], **{n: p.default for n, p in parameters.items() if n != "params"})
+
+
+def test_options_by_position_follow_torchs_order() -> None:
+    """``AdamNorm(params, lr, betas, eps, weight_decay, gamma)`` as with a written signature."""
+    optimizer = optimizers.AdamNorm(
+        [param()], 1e-2, (0.8, 0.9), 1e-6, 0.1, 0.5, norm_scope="global"
+    )
+    group = optimizer.param_groups[0]
+    assert (group["lr"], group["betas"], group["eps"]) == (1e-2, (0.8, 0.9), 1e-6)
+    assert (group["weight_decay"], group["gamma"], group["norm_scope"]) == (0.1, 0.5, "global")
+    assert list(inspect.signature(optimizers.AdamNorm).parameters)[:7] == [
+        "params", "lr", "betas", "eps", "weight_decay", "gamma", "decoupled_weight_decay"
+    ]  # fmt: skip
+    sgdm = optimizers.SGDM([param()], 0.5, 0.7, 0.1, 0.2)
+    assert [sgdm.defaults[n] for n in ("lr", "momentum", "dampening", "weight_decay")] == [
+        0.5, 0.7, 0.1, 0.2
+    ]  # fmt: skip
+
+
+def test_a_wrong_call_is_a_type_error_naming_the_argument() -> None:
+    with pytest.raises(TypeError, match="at most 5 options by position"):
+        optimizers.AdamNorm([param()], 1e-3, (0.9, 0.999), 1e-8, 0.0, 0.95, "tensor")
+    with pytest.raises(TypeError, match="multiple values for argument 'lr'"):
+        optimizers.Adam([param()], 1e-3, lr=1e-2)
+    with pytest.raises(TypeError, match="gamma"):
+        optimizers.Adam([param()], gamma=0.9)
 
 
 def test_every_unit_declares_what_it_means() -> None:

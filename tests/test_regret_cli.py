@@ -7,7 +7,7 @@ import json
 import pytest
 
 from experiments.regret import __main__ as cli
-from experiments.verdicts import read_results
+from theory.verdicts import read_results
 
 
 def test_cli_smoke(tmp_path, monkeypatch) -> None:

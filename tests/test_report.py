@@ -13,7 +13,7 @@ from experiments.report.claim_list import load_claims, parse_claims_markdown
 from experiments.report.merge import PRECEDENCE, merge
 from experiments.report.render import write_report
 from experiments.report.stages import STAGES
-from experiments.verdicts import VERDICTS, ClaimResult
+from theory.verdicts import VERDICTS, ClaimResult
 
 CLAIMS_FILE = Path(__file__).resolve().parents[2] / "shared" / "CLAIMS.md"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -15,9 +15,9 @@ import pytest
 
 from experiments.report.__main__ import main as report_main
 from experiments.report.commands import STARTUP_SECONDS, claim_commands, verdict_pattern
-from experiments.verdicts import ClaimResult
 from invariants import replay
 from invariants.results import load, merge, record, replay_command
+from theory.verdicts import ClaimResult
 
 ROOT = Path(__file__).resolve().parents[1]
 

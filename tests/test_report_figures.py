@@ -18,8 +18,8 @@ from experiments.regret.runner import run_problem
 from experiments.regret.summary import summarise
 from experiments.report import figures
 from experiments.report.document import Badge, Paragraph, Table, to_html
-from experiments.verdicts import FALSIFIED, NEEDS_DATA, VERDICTS
-from experiments.verdicts import NOT_REPRODUCED as NR
+from theory.verdicts import FALSIFIED, NEEDS_DATA, VERDICTS
+from theory.verdicts import NOT_REPRODUCED as NR
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from experiments.report.merge import merge
 from experiments.training.claims import STUDIES, fidelity, reading, study_verdict
 from experiments.training.protocols import PROTOCOLS
 from experiments.training.recorded import RecordError, load_recorded
-from experiments.verdicts import ClaimResult
+from theory.verdicts import ClaimResult
 
 CLAIMS = {c.id: c for c in load_claims()}
 REDUCED = {"epochs": 4, "model": "small_cnn", "width": 0.5, "train_subset": 2000}

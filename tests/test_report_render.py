@@ -16,7 +16,7 @@ from experiments.report import render
 from experiments.report.claim_list import load_claims
 from experiments.report.merge import merge
 from experiments.training.recorded import load_recorded
-from experiments.verdicts import VERDICTS, ClaimResult
+from theory.verdicts import VERDICTS, ClaimResult
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -32,9 +32,9 @@ from experiments.training.loop import (
     train,
 )
 from experiments.training.protocols import PROTOCOLS
-from experiments.verdicts import ClaimResult, write_results
 from tests.embedded import subset_fingerprint
 from tests.run_interrupts import crash_at
+from theory.verdicts import ClaimResult, write_results
 
 
 def flip_middle(data: bytes) -> bytes:

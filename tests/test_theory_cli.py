@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from experiments.verdicts import VERDICTS, read_results
 from theory.__main__ import main
 from theory.checks import CHECKS
+from theory.verdicts import VERDICTS, read_results
 
 THY_CLAIMS = {"AN-6", "AN-7", "RA-1", "AR-6", "AR-7", "AI-1", "AI-2", "AI-3"}
 

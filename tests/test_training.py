@@ -22,9 +22,9 @@ from experiments.training.probes import (
     state_bytes,
 )
 from experiments.training.protocols import PROTOCOLS
-from experiments.verdicts import READINGS
 from tests.embedded import subset_fingerprint
 from tests.run_interrupts import crash_at
+from theory.verdicts import READINGS
 
 TOY = {"epochs": 2, "model": "small_cnn", "width": 0.25, "train_subset": 200}
 

@@ -12,8 +12,8 @@ import argparse
 import sys
 import time
 
-from experiments.verdicts import write_results
 from theory.checks import CHECKS, STAGE
+from theory.verdicts import write_results
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,6 +27,8 @@ from collections.abc import Callable
 import numpy as np
 import sympy as sp
 
+from theory.search import find_example
+
 a, b = sp.symbols("a b", positive=True)
 c = sp.Symbol("c", real=True)
 xi = sp.Symbol("xi", nonnegative=True)
@@ -176,9 +178,7 @@ def check_pair(
 
 def search(max_examples: int) -> dict[str, object]:
     """Hypothesis search for a pair violating any of :func:`check_pair`'s checks."""
-    from hypothesis import HealthCheck, find, settings
     from hypothesis import strategies as st
-    from hypothesis.errors import NoSuchExample
 
     counts = {"examples": 0}
     entry = st.floats(-10.0, 10.0, allow_nan=False, allow_subnormal=False)
@@ -195,17 +195,10 @@ def search(max_examples: int) -> dict[str, object]:
         counts["examples"] += 1
         return bool(check_pair(*raw))
 
-    cfg = settings(
-        max_examples=max_examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    try:
-        m, g, xi_value, K = find(case(), bad, settings=cfg)
-    except NoSuchExample:
+    found = find_example(case(), bad, max_examples)
+    if found is None:
         return {"examples": counts["examples"], "found": False}
+    m, g, xi_value, K = found
     return {
         "examples": counts["examples"],
         "found": True,

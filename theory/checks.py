@@ -2,7 +2,7 @@
 
 The registry :data:`CHECKS` maps a claim ID to a function ``(examples) ->
 ClaimResult``; ``examples`` sizes every Hypothesis search of the check. The
-records go to ``results/theory.json`` through ``experiments.verdicts``.
+records go to ``results/theory.json`` through :mod:`theory.verdicts`.
 A claim that turns out false is recorded as ``falsified`` with its
 counterexample; only an exception (a bug here) makes a check fail.
 """
@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from experiments.verdicts import FALSIFIED, HOLDS, INCONCLUSIVE, ClaimResult
 from theory import (
     adanorm_bounds,
     adarem_bounds,
@@ -30,6 +29,7 @@ from theory import (
 )
 from theory import symbols as S
 from theory.adanorm_regret_instance import DEFAULT_INSTANCES, run_instance
+from theory.verdicts import FALSIFIED, HOLDS, INCONCLUSIVE, ClaimResult
 
 STAGE = "theory"
 

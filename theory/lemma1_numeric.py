@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from theory.reference_adamnorm import AdamNormTrace, adamnorm_trace
+from theory.search import find_example
 
 #: Paper 000 §4 training settings: β1 = 0.9, β2 = 0.999, γ = 0.95.
 PAPER_HYPER = {"beta1": 0.9, "beta2": 0.999, "gamma": 0.95}
@@ -226,8 +227,6 @@ def _search(
     which: str = "natural",
 ) -> SearchOutcome:
     """Run ``hypothesis.find`` for a violation of Lemma 1 and count what it tried."""
-    from hypothesis import HealthCheck, find, settings
-    from hypothesis.errors import NoSuchExample
 
     counts = {"all": 0, "admissible": 0}
 
@@ -243,16 +242,8 @@ def _search(
         counts["admissible"] += 1
         return ev.violated(which)
 
-    cfg = settings(
-        max_examples=max_examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    try:
-        raw = find(strategy, violates, settings=cfg)
-    except NoSuchExample:
+    raw = find_example(strategy, violates, max_examples)
+    if raw is None:
         return SearchOutcome(regime, description, counts["all"], counts["admissible"], False, None)
     built = build(raw)
     assert built is not None
@@ -365,9 +356,7 @@ def search_tight_bounds_with_correction(max_examples: int) -> SearchOutcome:
     :func:`theory.adanorm_bounds.assumptions_versus_correction` none exists;
     the search checks the argument numerically (γ and β's drawn freely).
     """
-    from hypothesis import HealthCheck, find, settings
     from hypothesis import strategies as st
-    from hypothesis.errors import NoSuchExample
 
     counts = {"all": 0, "active": 0}
     entry = st.floats(-1.0, 1.0, allow_nan=False, allow_subnormal=False)
@@ -397,16 +386,8 @@ def search_tight_bounds_with_correction(max_examples: int) -> SearchOutcome:
             (not zero_bad) and bool(np.all(ratios <= G_inf / G)) and bool(np.all(trace.e <= G_inf))
         )
 
-    cfg = settings(
-        max_examples=max_examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    try:
-        raw = find(case(), both, settings=cfg)
-    except NoSuchExample:
+    raw = find_example(case(), both, max_examples)
+    if raw is None:
         return SearchOutcome(
             "tight_bounds_with_correction",
             "tight G, G_inf; correction active; Lemma 1's e-assumptions hold",

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory.online import best_point, linear_regret_curve, projected_run
+from theory.search import find_example
 
 
 def adarem_rates(
@@ -123,9 +124,7 @@ def search_chain(max_examples: int) -> dict[str, object]:
     """
     from collections.abc import Callable
 
-    from hypothesis import HealthCheck, find, settings
     from hypothesis import strategies as st
-    from hypothesis.errors import NoSuchExample
 
     counts = {"examples": 0}
     entry = st.floats(-1.0, 1.0, allow_nan=False, allow_subnormal=False)
@@ -155,16 +154,8 @@ def search_chain(max_examples: int) -> dict[str, object]:
         )  # type: ignore[arg-type]
         return not chain.ordered()
 
-    cfg = settings(
-        max_examples=max_examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    try:
-        raw = find(case(), broken, settings=cfg)
-    except NoSuchExample:
+    raw = find_example(case(), broken, max_examples)
+    if raw is None:
         return {"examples": counts["examples"], "found": False}
     return {
         "examples": counts["examples"],

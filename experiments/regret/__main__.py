@@ -34,7 +34,7 @@ from experiments.regret.config import PROBLEMS, Size, make_arms
 from experiments.regret.plots import plot_problem
 from experiments.regret.runner import run_problem
 from experiments.regret.summary import summarise
-from experiments.verdicts import write_results
+from theory.verdicts import write_results
 
 STAGE = "regret"
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from experiments.verdicts import ClaimResult
+from theory.verdicts import ClaimResult
 
 CLAIMS = ("AN-7", "AN-8", "AR-7")
 

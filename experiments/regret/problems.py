@@ -42,8 +42,8 @@ import math
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.optimize import lsq_linear, minimize
@@ -173,6 +173,11 @@ class SmoothInstances(Instances):
         """``min_{θ∈F} Σ_{s≤t} f_s(θ)`` (B,) and the minimiser (B, d) from :meth:`stats_at`."""
 
 
+DATA = {"data": True}
+"""Field metadata: the field holds a family's data, not a parameter (left out of
+:meth:`Problem.describe`, which a family with data extends by a fingerprint)."""
+
+
 @dataclass(frozen=True)
 class Problem(ABC):
     """A problem family with fixed parameters; :meth:`instances` draws a batch of B instances."""
@@ -195,21 +200,26 @@ class Problem(ABC):
         """A batch of instances, one per seed."""
         return self.instances_class()(self, seeds)
 
-    @property
-    def gradient_bound_on_R_d(self) -> bool:
-        """Whether ‖∇f_t(θ)‖ is bounded on all of R^d, as paper 000 Theorem 1 literally assumes
-        (otherwise the constants are the sups over F, the only points the iterates visit)."""
-        return True
+    gradient_bound_on_R_d: ClassVar[bool] = True
+    """Whether ‖∇f_t(θ)‖ is bounded on all of R^d, as paper 000 Theorem 1 literally assumes
+    (otherwise the constants are the sups over F, the only points the iterates visit)."""
 
     def describe(self) -> dict[str, Any]:
-        """Parameters as a flat record."""
-        return {
+        """Parameters as a flat record: name, source and box, then each parameter of the
+        family in declaration order (tuples as lists); fields marked :data:`DATA` are left out
+        (a family with data fingerprints it itself)."""
+        record: dict[str, Any] = {
             "name": self.name,
             "source": self.source,
             "d": self.box.dim,
             "lower": self.box.lower.tolist(),
             "upper": self.box.upper.tolist(),
         }
+        for f in fields(self):
+            if f.name not in record and f.name != "box" and not f.metadata.get("data"):
+                value = getattr(self, f.name)
+                record[f.name] = list(value) if isinstance(value, tuple) else value
+        return record
 
 
 # --------------------------------------------------------------------------
@@ -235,9 +245,6 @@ class PeriodicLinear(Problem):
     def instances_class(cls) -> type[Instances]:
         return _PeriodicInstances
 
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "big": self.big, "small": self.small, "period": self.period}
-
 
 class _PeriodicInstances(LinearInstances):
     def __init__(self, problem: PeriodicLinear, seeds: Sequence[int]) -> None:
@@ -262,9 +269,6 @@ class BernoulliLinear(Problem):
     @classmethod
     def instances_class(cls) -> type[Instances]:
         return _BernoulliInstances
-
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "big": self.big, "small": self.small, "p": self.p}
 
 
 class _BernoulliInstances(LinearInstances):
@@ -298,6 +302,17 @@ def _drift_parameters(
     }
 
 
+def _stacked_drift_parameters(
+    rngs: Sequence[np.random.Generator], dim: int, problem: DriftingLinear | DriftingQuadratic
+) -> dict[str, np.ndarray]:
+    """:func:`_drift_parameters` drawn once per instance (in seed order), stacked to (B, d)."""
+    drawn = [
+        _drift_parameters(rng, dim, problem.mean, problem.amplitude, problem.periods)
+        for rng in rngs
+    ]
+    return {k: np.stack([p[k] for p in drawn]) for k in drawn[0]}
+
+
 def _drift(params: dict[str, np.ndarray], t0: int, length: int) -> np.ndarray:
     """``μ_i + ρ_i sin(2π t/P_i + φ_i)`` for the steps of a chunk, shape (length, B, d)."""
     t = np.arange(t0, t0 + length, dtype=np.float64)[:, None, None]
@@ -323,25 +338,12 @@ class DriftingLinear(Problem):
     def instances_class(cls) -> type[Instances]:
         return _DriftingLinearInstances
 
-    def describe(self) -> dict[str, Any]:
-        return {
-            **super().describe(),
-            "mean": self.mean,
-            "amplitude": list(self.amplitude),
-            "periods": list(self.periods),
-            "noise": self.noise,
-        }
-
 
 class _DriftingLinearInstances(LinearInstances):
     def __init__(self, problem: DriftingLinear, seeds: Sequence[int]) -> None:
         super().__init__(problem, seeds)
         d = self.box.dim
-        drawn = [
-            _drift_parameters(rng, d, problem.mean, problem.amplitude, problem.periods)
-            for rng in self.rngs
-        ]
-        self.params = {k: np.stack([p[k] for p in drawn]) for k in drawn[0]}
+        self.params = _stacked_drift_parameters(self.rngs, d, problem)
         self.stream = _Stream(self.rngs, lambda rng, n: rng.standard_normal((n, d)))
 
     def gradients(self, t0: int, length: int) -> np.ndarray:
@@ -368,30 +370,14 @@ class DriftingQuadratic(Problem):
     def instances_class(cls) -> type[Instances]:
         return _DriftingQuadraticInstances
 
-    @property
-    def gradient_bound_on_R_d(self) -> bool:
-        return False
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            **super().describe(),
-            "mean": self.mean,
-            "amplitude": list(self.amplitude),
-            "periods": list(self.periods),
-            "noise": self.noise,
-            "curvature": list(self.curvature),
-        }
+    gradient_bound_on_R_d: ClassVar[bool] = False  # quadratic: ‖∇f_t‖ grows with ‖θ‖
 
 
 class _DriftingQuadraticInstances(SmoothInstances):
     def __init__(self, problem: DriftingQuadratic, seeds: Sequence[int]) -> None:
         super().__init__(problem, seeds)
         d = self.box.dim
-        drawn = [
-            _drift_parameters(rng, d, problem.mean, problem.amplitude, problem.periods)
-            for rng in self.rngs
-        ]
-        self.params = {k: np.stack([p[k] for p in drawn]) for k in drawn[0]}
+        self.params = _stacked_drift_parameters(self.rngs, d, problem)
         self.a = np.stack([rng.uniform(*problem.curvature, d) for rng in self.rngs])
         self.stream = _Stream(self.rngs, lambda rng, n: rng.standard_normal((n, d)))
         self.count = 0
@@ -448,8 +434,8 @@ class LogisticStream(Problem):
     several starts in the tests.
     """
 
-    features: np.ndarray = None  # type: ignore[assignment]
-    labels: np.ndarray = None  # type: ignore[assignment]
+    features: np.ndarray = field(default=None, metadata=DATA)  # type: ignore[assignment]
+    labels: np.ndarray = field(default=None, metadata=DATA)  # type: ignore[assignment]
 
     @classmethod
     def instances_class(cls) -> type[Instances]:
@@ -623,17 +609,7 @@ class RandomLeastSquares(Problem):
     def instances_class(cls) -> type[Instances]:
         return _LeastSquaresInstances
 
-    @property
-    def gradient_bound_on_R_d(self) -> bool:
-        return False
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            **super().describe(),
-            "condition": self.condition,
-            "spread": self.spread,
-            "noise": self.noise,
-        }
+    gradient_bound_on_R_d: ClassVar[bool] = False  # quadratic: ‖∇f_t‖ grows with ‖θ‖
 
 
 def solve_box_quadratic(

@@ -15,7 +15,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from experiments.verdicts import FALSIFIED, HOLDS
+from theory.verdicts import FALSIFIED, HOLDS
 
 FAST_SECONDS = 60.0
 """Commands expected to take at most this long are 'seconds'; longer ones are listed with

@@ -11,7 +11,7 @@ Two rules, kept apart (``experiments/report/verdict_rules.md`` explains them to 
   says so as scale dependence.
 * **Different parts of one claim** (AB-1's invariant part and its empirical part, RA-1's
   theory and invariants) combine by "the most cautious part decides"
-  (:data:`experiments.verdicts.PRECEDENCE`): a falsified part falsifies the claim; the claim
+  (:data:`theory.verdicts.PRECEDENCE`): a falsified part falsifies the claim; the claim
   holds only when every part holds. A part without fidelity data run at the papers' scale
   replaces the 'needs-gpu' part it stands for.
 """
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from experiments.report.claim_list import Claim
-from experiments.verdicts import (
+from theory.verdicts import (
     CONDITIONAL,
     FALSIFIED,
     INCONCLUSIVE,

@@ -42,7 +42,7 @@ from experiments.report.evidence import (
 )
 from experiments.report.merge import ClaimVerdict
 from experiments.report.paper_numbers import PAPER_ACCURACY
-from experiments.verdicts import (
+from theory.verdicts import (
     CONDITIONAL,
     FALSIFIED,
     HOLDS,

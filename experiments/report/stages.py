@@ -2,7 +2,7 @@
 
 A stage is one or more shell commands (shards run side by side on the
 machine's cores) that write verdict files in the format of
-:mod:`experiments.verdicts`. A finished stage leaves a ``done.json`` naming
+:mod:`theory.verdicts`. A finished stage leaves a ``done.json`` naming
 the exact commands it ran and the records it produced, so a rerun with the
 same settings reuses them (even after a reader has rerun one of the report's
 printed commands, which may rewrite a stage's own files); a stage that fails
@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from experiments.verdicts import ClaimResult, read_results
+from theory.verdicts import ClaimResult, read_results
 
 MODES = ("quick", "default", "full")
 

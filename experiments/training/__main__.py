@@ -40,7 +40,7 @@ from experiments.training.claims import (
 )
 from experiments.training.loop import RunFileError, diverged_at, train
 from experiments.training.sweep import BackendUnavailable, check_backend, run_sweep
-from experiments.verdicts import (
+from theory.verdicts import (
     FALSIFIED,
     INCONCLUSIVE,
     NEEDS_DATA,

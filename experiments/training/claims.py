@@ -35,7 +35,7 @@ from experiments.training.statistics import (
     paired,
     superiority,
 )
-from experiments.verdicts import (
+from theory.verdicts import (
     FALSIFIED,
     HOLDS,
     INCONCLUSIVE,
@@ -234,6 +234,29 @@ def compare(
     return paired(label, [metric(r) for r in records[a]], [metric(r) for r in records[b]])
 
 
+def _adanorm_protocol(
+    evidence: str,
+    models: tuple[str, ...],
+    datasets: tuple[str, ...],
+    phases: tuple[str, ...],
+    schedule_note: str = "",
+) -> PaperSetting:
+    """Paper 000's training protocol (§4): 100 epochs, batch 64, lr 1e-3 → 1e-4 after epoch 80."""
+    schedule = "lr 1e-3 → 1e-4 after epoch 80" + schedule_note
+    return PaperSetting(evidence, models, datasets, 100, 64, schedule, phases)
+
+
+def _aida_protocol(
+    evidence: str, models: tuple[str, ...], phases: tuple[str, ...], scale_free: bool = False
+) -> PaperSetting:
+    """Paper 004's CIFAR-10 protocol (§IV-A): 200 epochs, batch 128, lr 1e-3 → 1e-4 at epoch
+    150, weight decay 5e-4."""
+    schedule = "lr 1e-3 → 1e-4 at epoch 150, weight decay 5e-4"
+    return PaperSetting(
+        evidence, models, ("cifar10",), 200, 128, schedule, phases, scale_free=scale_free
+    )
+
+
 def _superior_pairs(pairs: Sequence[tuple[str, str]], metric, label: str):
     def decide(records: Records):
         comparisons = [compare(records, a, b, metric, f"{label}: {a} - {b}") for a, b in pairs]
@@ -397,13 +420,10 @@ STUDIES: dict[str, Study] = {
             "adanorm",
             tuple(Arm(n, n) for pair in NORM_PAIRS for n in pair),
             _superior_pairs(NORM_PAIRS, ACCURACY, "final test accuracy"),
-            paper=PaperSetting(
+            paper=_adanorm_protocol(
                 "000 Table 1",
                 ("vgg16", "resnet18", "resnet50"),
                 ("cifar10", "cifar100", "tinyimagenet"),
-                100,
-                64,
-                "lr 1e-3 → 1e-4 after epoch 80",
                 (END,),
             ),
             needs="gpu",
@@ -418,13 +438,10 @@ STUDIES: dict[str, Study] = {
                 ACCURACY,
                 "final test accuracy",
             ),
-            paper=PaperSetting(
+            paper=_adanorm_protocol(
                 "000 Table 2",
                 ("vgg16", "resnet18", "resnet50"),
                 ("cifar10", "cifar100", "tinyimagenet"),
-                100,
-                64,
-                "lr 1e-3 → 1e-4 after epoch 80",
                 (END,),
             ),
             needs="gpu",
@@ -443,13 +460,10 @@ STUDIES: dict[str, Study] = {
                 ACCURACY,
                 "final test accuracy",
             ),
-            paper=PaperSetting(
+            paper=_adanorm_protocol(
                 "000 Table 3",
                 ("vgg16", "resnet18", "resnet50"),
                 ("cifar10", "cifar100", "tinyimagenet"),
-                100,
-                64,
-                "lr 1e-3 → 1e-4 after epoch 80",
                 (END,),
             ),
             needs="gpu",
@@ -460,13 +474,10 @@ STUDIES: dict[str, Study] = {
             "adanorm",
             _adam_vs_adamnorm([("lr", v) for v in (1e-2, 1e-3, 1e-4)], "lr"),
             _per_setting((1e-2, 1e-3, 1e-4), "lr", ACCURACY),
-            paper=PaperSetting(
+            paper=_adanorm_protocol(
                 "000 Table 4",
                 ("vgg16", "resnet18"),
                 ("cifar10", "cifar100", "tinyimagenet"),
-                100,
-                64,
-                "lr 1e-3 → 1e-4 after epoch 80",
                 (END,),
             ),
             needs="gpu",
@@ -477,14 +488,12 @@ STUDIES: dict[str, Study] = {
             "adanorm",
             _adam_vs_adamnorm([("batch_size", v) for v in (32, 64, 128)], "batch_size"),
             _batch_sensitivity((32, 64, 128)),
-            paper=PaperSetting(
+            paper=_adanorm_protocol(
                 "000 Table 5",
                 ("vgg16", "resnet18"),
                 ("cifar10", "cifar100", "tinyimagenet"),
-                100,
-                64,
-                "lr 1e-3 → 1e-4 after epoch 80" + ", batch 32/64/128",
                 (END,),
+                schedule_note=", batch 32/64/128",
             ),
             needs="gpu",
             missing="Table 5 (VGG16, ResNet18; CIFAR-10/100, TinyImageNet)",
@@ -498,13 +507,10 @@ STUDIES: dict[str, Study] = {
                 mean_over_epochs("mean_first_moment_input_norm"),
                 "mean norm of the first-moment input",
             ),
-            paper=PaperSetting(
+            paper=_adanorm_protocol(
                 "000 Fig. 3",
                 ("vgg16", "resnet18"),
                 ("cifar10", "cifar100", "tinyimagenet"),
-                100,
-                64,
-                "lr 1e-3 → 1e-4 after epoch 80",
                 ("early", "middle", "late"),
             ),
         ),
@@ -513,13 +519,10 @@ STUDIES: dict[str, Study] = {
             "adanorm",
             (Arm("Adam", "Adam"), Arm("AdamNorm", "AdamNorm")),
             _convergence_shape,
-            paper=PaperSetting(
+            paper=_adanorm_protocol(
                 "000 Fig. 2",
                 ("vgg16", "resnet18"),
                 ("cifar100", "tinyimagenet"),
-                100,
-                64,
-                "lr 1e-3 → 1e-4 after epoch 80",
                 ("early", END),
             ),
             needs="gpu",
@@ -530,13 +533,9 @@ STUDIES: dict[str, Study] = {
             "aida-vgg11",
             (ADAM_PLUS, Arm("AdaBelief", "AdaBelief")),
             _belief_step_sizes,
-            paper=PaperSetting(
+            paper=_aida_protocol(
                 "004 Figs. 1, 2, 6 (argued in §III-A)",
                 ("vgg11",),
-                ("cifar10",),
-                200,
-                128,
-                "lr 1e-3 → 1e-4 at epoch 150, weight decay 5e-4",
                 (),
                 scale_free=True,
             ),
@@ -617,13 +616,9 @@ STUDIES: dict[str, Study] = {
             "aida",
             tuple(Arm(n, n) for n in ("AdaBelief", *LAYERWISE)),
             _equivalent_to("AdaBelief", LAYERWISE, ACCURACY, 0.5, "final test accuracy"),
-            paper=PaperSetting(
+            paper=_aida_protocol(
                 "004 Fig. 3",
                 ("vgg11", "resnet34"),
-                ("cifar10",),
-                200,
-                128,
-                "lr 1e-3 → 1e-4 at epoch 150, weight decay 5e-4",
                 (END,),
             ),
             needs="gpu",
@@ -639,13 +634,9 @@ STUDIES: dict[str, Study] = {
                 Arm("Aida K=2", "Aida", (("K", 2),)),
             ),
             _step_size_order,
-            paper=PaperSetting(
+            paper=_aida_protocol(
                 "004 Figs. 1, 2, 6 (argued in §III-C)",
                 ("vgg11",),
-                ("cifar10",),
-                200,
-                128,
-                "lr 1e-3 → 1e-4 at epoch 150, weight decay 5e-4",
                 # Unlike AB-1's mechanism, this is a reading of curves over the whole run
                 # (their order changes after the rate drop at epoch 150, Fig. 1's caption):
                 # a run must cover every phase of the paper's 200 epochs to decide it.
@@ -657,13 +648,9 @@ STUDIES: dict[str, Study] = {
             "aida-vgg11",
             (Arm("AdaBelief", "AdaBelief"), Arm("Aida K=2", "Aida", (("K", 2),))),
             _gap_shrinks,
-            paper=PaperSetting(
+            paper=_aida_protocol(
                 "004 §III-C, Fig. 6",
                 ("vgg11",),
-                ("cifar10",),
-                200,
-                128,
-                "lr 1e-3 → 1e-4 at epoch 150, weight decay 5e-4",
                 ("late",),
             ),
             notes="compares the first and the last epoch of the run; the paper's curves span "
@@ -674,13 +661,9 @@ STUDIES: dict[str, Study] = {
             "aida",
             tuple(Arm(n, n) for n in ("Aida", "AdaBelief", "SGDM", "RAdam", "Adam", "AdamW")),
             lambda records: _ai8(records),
-            paper=PaperSetting(
+            paper=_aida_protocol(
                 "004 Table I",
                 ("vgg11", "resnet34"),
-                ("cifar10",),
-                200,
-                128,
-                "lr 1e-3 → 1e-4 at epoch 150, weight decay 5e-4",
                 (END,),
             ),
             needs="gpu",

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
-from experiments.verdicts import FALSIFIED, HOLDS, INCONCLUSIVE
+from theory.verdicts import FALSIFIED, HOLDS, INCONCLUSIVE
 
 
 @dataclass(frozen=True)

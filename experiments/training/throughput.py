@@ -39,8 +39,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from experiments.models.registry import build_model
 from experiments.training.ensemble import ModelStack
-from experiments.verdicts import write_text_atomically
 from optimizers.registry import REGISTRY
+from theory.verdicts import write_text_atomically
 
 IMAGE_SHAPE = (3, 32, 32)
 CLASSES = 10

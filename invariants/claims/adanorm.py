@@ -3,6 +3,8 @@ paper 001 Algs. 4, 6, 8)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -57,40 +59,33 @@ def an1_tolerance(n: int) -> float:
 
 
 @guarded
-def _an1_check(implementation: str, case: Case) -> list[Violation]:
+def _an1_check(implementation: str, case: Case) -> Iterator[Violation]:
     trace = run(implementation, case)
-    out = _nonfinite(trace)
+    yield from _nonfinite(trace)
     for t, i, (g, s, e) in per_step(trace, ("g", "s", "e")):
         e = float(e)
         n, ns = norm(g), norm(s)
         tol = an1_tolerance(size(g))
         if n == 0.0:
             if ns != 0.0:
-                out.append(Violation(f"step {t} tensor {i}: g = 0 but s ≠ 0 ({fmt(s)})"))
+                yield Violation(f"step {t} tensor {i}: g = 0 but s ≠ 0 ({fmt(s)})")
             elif e > 0.0:
-                out.append(
-                    Violation(
-                        f"step {t} tensor {i}: g_t = 0 so s_t = 0, but e_t = {e:.6g} > 0: "
-                        "‖s_t‖ < e_t (eq. 3 divides by ‖g_t‖ = 0)",
-                        excused_by=frozenset({"nonzero_gradient"}),
-                    )
+                yield Violation(
+                    f"step {t} tensor {i}: g_t = 0 so s_t = 0, but e_t = {e:.6g} > 0: "
+                    "‖s_t‖ < e_t (eq. 3 divides by ‖g_t‖ = 0)",
+                    excused_by=frozenset({"nonzero_gradient"}),
                 )
             continue
         target = max(n, e)
         if abs(ns - target) > tol * target:
-            out.append(
-                Violation(f"step {t} tensor {i}: ‖s‖ = {ns:.17g} but max(‖g‖, e) = {target:.17g}")
-            )
+            yield Violation(f"step {t} tensor {i}: ‖s‖ = {ns:.17g} but max(‖g‖, e) = {target:.17g}")
         coefficient = float(np.dot(s.ravel(), g.ravel())) / (n * n)
         residual = norm(s - coefficient * g)
         if coefficient < 1.0 - tol or residual > tol * ns:
-            out.append(
-                Violation(
-                    f"step {t} tensor {i}: s is not c·g with c ≥ 1 "
-                    f"(c = {coefficient:.17g}, residual {residual:.3g})"
-                )
+            yield Violation(
+                f"step {t} tensor {i}: s is not c·g with c ≥ 1 "
+                f"(c = {coefficient:.17g}, residual {residual:.3g})"
             )
-    return out
 
 
 AN_1 = Claim(
@@ -137,10 +132,10 @@ def _an2_strategy(imposed: frozenset[str]) -> st.SearchStrategy[Case]:
 
 
 @guarded
-def _an2_check(implementation: str, case: Case) -> list[Violation]:
+def _an2_check(implementation: str, case: Case) -> Iterator[Violation]:
     """e_t ∈ [0, max_{k≤t} ‖g_k‖] with the norm per tensor, or over the group (global)."""
     trace = run(implementation, case)
-    out = _nonfinite(trace)
+    yield from _nonfinite(trace)
     scope = case.hyper.get("norm_scope", "tensor")
     peaks = [0.0] * len(case.params)
     total = sum(p.size for p in case.params)
@@ -157,10 +152,7 @@ def _an2_check(implementation: str, case: Case) -> list[Violation]:
             # ≤ norm_rel(n) from ours; our running max carries another norm_rel(n).
             tol = ema_rel(t) + 2 * norm_rel(n)
             if e < 0.0 or e > peaks[i] * (1.0 + tol):
-                out.append(
-                    Violation(f"step {t} tensor {i}: e_t = {e:.17g} outside [0, {peaks[i]:.17g}]")
-                )
-    return out
+                yield Violation(f"step {t} tensor {i}: e_t = {e:.17g} outside [0, {peaks[i]:.17g}]")
 
 
 AN_2 = Claim(
@@ -191,7 +183,7 @@ def _an3_strategy(imposed: frozenset[str]) -> st.SearchStrategy[Case]:
 
 
 @guarded
-def _an3_check(implementation: str, case: Case) -> list[Violation]:
+def _an3_check(implementation: str, case: Case) -> Iterator[Violation]:
     """v_t of the Norm variant equals v_t of its base on the same gradients (Adam, diffGrad,
     RAdam), or is the base's own rule on its own m_t (AdaBelief: (g_t - m_t)²)."""
     corrected = run(implementation, case)
@@ -199,7 +191,7 @@ def _an3_check(implementation: str, case: Case) -> list[Violation]:
         BASE[case.optimizer], **{k: v for k, v in case.hyper.items() if k != "gamma"}
     )
     base = run(implementation, base_case)
-    out = _nonfinite(corrected) + _nonfinite(base)
+    yield from _nonfinite(corrected) + _nonfinite(base)
     beta2 = case.hyper["betas"][1]
     eps = case.hyper["eps"]
     previous = [np.zeros_like(p) for p in case.params]
@@ -210,22 +202,17 @@ def _an3_check(implementation: str, case: Case) -> list[Violation]:
                 # Same operations on the same inputs in both optimizers: bitwise equal.
                 if not np.array_equal(v, rb["v"][i]):
                     diff = float(np.max(np.abs(v - rb["v"][i])))
-                    out.append(
-                        Violation(f"step {t} tensor {i}: v differs from the base by {diff:.3g}")
-                    )
+                    yield Violation(f"step {t} tensor {i}: v differs from the base by {diff:.3g}")
                 continue
             # AdaBelief's rule on AdaBeliefNorm's own m_t: v = β2 v + (1-β2)(g - m)² + ε
             # (ε inside by default). Relative error of both sides ≤ 3 roundings per step.
             expected = beta2 * previous[i] + (1 - beta2) * (g - m) ** 2 + eps
             tol = 2 * ema_rel(1) * np.abs(expected) + EPS * np.abs(v)
             if np.any(np.abs(v - expected) > tol):
-                out.append(
-                    Violation(
-                        f"step {t} tensor {i}: v ≠ EMA of (g - m_t)²: {fmt(v)} vs {fmt(expected)}"
-                    )
+                yield Violation(
+                    f"step {t} tensor {i}: v ≠ EMA of (g - m_t)²: {fmt(v)} vs {fmt(expected)}"
                 )
             previous[i] = v
-    return out
 
 
 AN_3 = Claim(
@@ -272,10 +259,10 @@ def _an4_strategy(imposed: frozenset[str]) -> st.SearchStrategy[Case]:
 
 
 @guarded
-def _an4_check(implementation: str, case: Case) -> list[Violation]:
+def _an4_check(implementation: str, case: Case) -> Iterator[Violation]:
     """γ = 0: the trajectory equals the base's bitwise. Non-decreasing norms: s_t = g_t."""
     corrected = run(implementation, case)
-    out = _nonfinite(corrected)
+    yield from _nonfinite(corrected)
     if case.extra["part"] == "gamma=0":
         base_case = case.with_optimizer(
             BASE[case.optimizer], **{k: v for k, v in case.hyper.items() if k != "gamma"}
@@ -284,16 +271,15 @@ def _an4_check(implementation: str, case: Case) -> list[Violation]:
         for t, (rc, rb) in enumerate(zip(corrected, base, strict=True), start=1):
             for i, (a, b) in enumerate(zip(rc["after"], rb["after"], strict=True)):
                 if not np.array_equal(a, b):
-                    out.append(Violation(f"γ = 0, step {t} tensor {i}: θ differs from the base's"))
-        return out
+                    yield Violation(f"γ = 0, step {t} tensor {i}: θ differs from the base's")
+        return
     for t, i, (g, s) in per_step(corrected, ("g", "s")):
         # Exact arithmetic: e_t ≤ ‖g_t‖, so s_t = g_t. In floating point e_t may exceed the
         # computed ‖g_t‖ by the EMA's error (ema_rel(t)) and two norms' error (the planned
         # norms are equal up to rounding), so s_t = c g_t with c ≤ 1 + δ.
         delta = ema_rel(t) + 2 * norm_rel(size(g)) + 2 * EPS
         if np.any(np.abs(s - g) > delta * np.abs(g)):
-            out.append(Violation(f"rising norms, step {t} tensor {i}: the correction fired, s ≠ g"))
-    return out
+            yield Violation(f"rising norms, step {t} tensor {i}: the correction fired, s ≠ g")
 
 
 AN_4 = Claim(
@@ -339,13 +325,13 @@ def _an5_strategy(imposed: frozenset[str]) -> st.SearchStrategy[Case]:
 
 
 @guarded
-def _an5_check(implementation: str, case: Case) -> list[Violation]:
+def _an5_check(implementation: str, case: Case) -> Iterator[Violation]:
     """After the drop (small gradients after larger ones) |m_t| and |update| of AdamNorm
     are at least Adam's, coordinate by coordinate (the paper's S1 is one-dimensional)."""
     norm_trace = run(implementation, case)
     adam_case = case.with_optimizer("Adam", **{k: v for k, v in case.hyper.items() if k != "gamma"})
     adam_trace = run(implementation, adam_case)
-    out = _nonfinite(norm_trace) + _nonfinite(adam_trace)
+    yield from _nonfinite(norm_trace) + _nonfinite(adam_trace)
     drop = _drop_step(case)
     for t, (rn, ra) in enumerate(zip(norm_trace, adam_trace, strict=True), start=1):
         if t < drop:
@@ -357,18 +343,13 @@ def _an5_check(implementation: str, case: Case) -> list[Violation]:
             mn, ma = np.abs(rn["m"][i]), np.abs(ra["m"][i])
             dn, da = np.abs(rn["direction"][i]), np.abs(ra["direction"][i])
             if np.any(mn < ma * (1 - tol)):
-                out.append(
-                    Violation(
-                        f"step {t} (after the drop): |m_t| AdamNorm {fmt(mn)} < Adam {fmt(ma)}"
-                    )
+                yield Violation(
+                    f"step {t} (after the drop): |m_t| AdamNorm {fmt(mn)} < Adam {fmt(ma)}"
                 )
             if np.any(dn < da * (1 - tol)):
-                out.append(
-                    Violation(
-                        f"step {t} (after the drop): |update| AdamNorm {fmt(dn)} < Adam {fmt(da)}"
-                    )
+                yield Violation(
+                    f"step {t} (after the drop): |update| AdamNorm {fmt(dn)} < Adam {fmt(da)}"
                 )
-    return out
 
 
 def _drop_step(case: Case) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 
 import numpy as np
@@ -107,10 +108,10 @@ def _adarem_strategy(imposed: frozenset[str]) -> st.SearchStrategy[Case]:
 
 
 @guarded
-def _ar1_check(implementation: str, case: Case) -> list[Violation]:
+def _ar1_check(implementation: str, case: Case) -> Iterator[Violation]:
     """b ∈ [-1, 1], a ∈ [1-λ^k, 1+λ^k] (the spec) and a ∈ [1-λ, 1+λ] (the paper's bound)."""
     trace = run(implementation, case)
-    out = _nonfinite(trace)
+    yield from _nonfinite(trace)
     lam = case.hyper["lam"]
     ks = exponents(case)
     for t, i, _ in per_step(trace, ()):
@@ -119,22 +120,17 @@ def _ar1_check(implementation: str, case: Case) -> list[Violation]:
         a = a[known]
         power = lam ** ks[t - 1]
         if implementation == "reference" and np.any(np.abs(record["b"][i]) > 1.0):
-            out.append(Violation(f"step {t} tensor {i}: |b| > 1: {fmt(record['b'][i])}"))
+            yield Violation(f"step {t} tensor {i}: |b| > 1: {fmt(record['b'][i])}")
         if np.any(np.abs(a - 1.0) > power + A_TOL):
-            out.append(
-                Violation(
-                    f"step {t} tensor {i}: a = {fmt(a)} outside [1-λ^k, 1+λ^k], k={ks[t - 1]}"
-                )
+            yield Violation(
+                f"step {t} tensor {i}: a = {fmt(a)} outside [1-λ^k, 1+λ^k], k={ks[t - 1]}"
             )
         elif np.any(np.abs(a - 1.0) > lam + A_TOL):
             worst = float(a[np.argmax(np.abs(a - 1.0))])
-            out.append(
-                Violation(
-                    f"step {t} tensor {i}: a = {worst:.6g} outside [1-λ, 1+λ] = "
-                    f"[{1 - lam:.6g}, {1 + lam:.6g}] (λ's exponent is {ks[t - 1]} at this step)"
-                )
+            yield Violation(
+                f"step {t} tensor {i}: a = {worst:.6g} outside [1-λ, 1+λ] = "
+                f"[{1 - lam:.6g}, {1 + lam:.6g}] (λ's exponent is {ks[t - 1]} at this step)"
             )
-    return out
 
 
 AR_1 = Claim(
@@ -167,22 +163,17 @@ AR_1 = Claim(
 
 
 @guarded
-def _ar2_check(implementation: str, case: Case) -> list[Violation]:
+def _ar2_check(implementation: str, case: Case) -> Iterator[Violation]:
     """a ≥ 1 where g·m ≥ 0 (case 1) and a ≤ 1 where g·m < 0 (case 2)."""
     trace = run(implementation, case)
-    out = _nonfinite(trace)
+    yield from _nonfinite(trace)
     for t, i, (g, m) in per_step(trace, ("g", "m_prev")):
         a, known = modulation(implementation, trace[t - 1], i)
         agree = g * m >= 0
         if np.any(known & agree & (a < 1.0 - A_TOL)):
-            out.append(
-                Violation(f"step {t} tensor {i}: g·m ≥ 0 but a < 1: {fmt(a[known & agree])}")
-            )
+            yield Violation(f"step {t} tensor {i}: g·m ≥ 0 but a < 1: {fmt(a[known & agree])}")
         if np.any(known & ~agree & (a > 1.0 + A_TOL)):
-            out.append(
-                Violation(f"step {t} tensor {i}: g·m < 0 but a > 1: {fmt(a[known & ~agree])}")
-            )
-    return out
+            yield Violation(f"step {t} tensor {i}: g·m < 0 but a > 1: {fmt(a[known & ~agree])}")
 
 
 AR_2 = Claim(
@@ -205,23 +196,20 @@ AR_2 = Claim(
 
 
 @guarded
-def _ar3_check(implementation: str, case: Case) -> list[Violation]:
+def _ar3_check(implementation: str, case: Case) -> Iterator[Violation]:
     """The gradient part of the update, a_i g_i, is nonzero with the sign of g_i."""
     trace = run(implementation, case)
-    out = _nonfinite(trace)
+    yield from _nonfinite(trace)
     for t, i, (g, direction, m) in per_step(trace, ("g", "direction", "m_prev")):
         moving = g != 0
         kept = np.sign(direction) == np.sign(g)
         if np.any(moving & ~kept):
             j = int(np.flatnonzero((moving & ~kept).ravel())[0])
-            out.append(
-                Violation(
-                    f"step {t} tensor {i}: coordinate {j} has "
-                    f"g = {g.ravel()[j]:.6g} but its update "
-                    f"direction is {direction.ravel()[j]:.6g} (momentum {m.ravel()[j]:.6g})"
-                )
+            yield Violation(
+                f"step {t} tensor {i}: coordinate {j} has "
+                f"g = {g.ravel()[j]:.6g} but its update "
+                f"direction is {direction.ravel()[j]:.6g} (momentum {m.ravel()[j]:.6g})"
             )
-    return out
 
 
 AR_3 = Claim(
@@ -257,10 +245,10 @@ def _ar4_strategy(imposed: frozenset[str]) -> st.SearchStrategy[Case]:
 
 
 @guarded
-def _ar4_check(implementation: str, case: Case) -> list[Violation]:
+def _ar4_check(implementation: str, case: Case) -> Iterator[Violation]:
     """‖θ_t‖ = R for every sphere tensor (ndim ≥ 2) at every step, R = radius or ‖θ_0‖."""
     trace = run(implementation, case)
-    out = _nonfinite(trace)
+    yield from _nonfinite(trace)
     for i, p in enumerate(case.params):
         if p.ndim < 2:
             continue
@@ -269,16 +257,13 @@ def _ar4_check(implementation: str, case: Case) -> list[Violation]:
         for t, record in enumerate(trace, start=1):
             measured = norm(record["after"][i])
             if abs(measured - radius) > tol * radius:
-                out.append(
-                    Violation(
-                        f"step {t} tensor {i}: ‖θ‖ = {measured:.17g}, R = {radius:.17g}",
-                        excused_by=frozenset({"nonzero_before_retraction"})
-                        if measured == 0
-                        else frozenset(),
-                    )
+                yield Violation(
+                    f"step {t} tensor {i}: ‖θ‖ = {measured:.17g}, R = {radius:.17g}",
+                    excused_by=frozenset({"nonzero_before_retraction"})
+                    if measured == 0
+                    else frozenset(),
                 )
                 break
-    return out
 
 
 AR_4 = Claim(
@@ -366,7 +351,7 @@ def bn_error_scale(net: BatchNormNet, w: np.ndarray) -> np.ndarray:
 
 
 @guarded
-def _ar5_check(implementation: str, case: Case) -> list[Violation]:
+def _ar5_check(implementation: str, case: Case) -> Iterator[Violation]:
     """⟨∇L(W), W⟩ = 0 and ∇L(W) = c ∇L(cW) for the weights in front of batch norm."""
     net = _net(case)
     w = case.params[0]
@@ -379,22 +364,18 @@ def _ar5_check(implementation: str, case: Case) -> list[Violation]:
     scale = bn_error_scale(net, w)
     # Derived in bn_error_scale; factor 16 = 2 (EPS vs u) x 8 (the ≤ 8 operations per term).
     bound = 16 * (batch + d_in + 4) * EPS
-    out = []
     inner = float(np.sum(g * w))
     if abs(inner) > bound * float(np.sum(scale * np.abs(w))):
-        out.append(
-            Violation(
-                f"⟨∇L(W), W⟩ = {inner:.3g} ≠ 0 (batch-norm ε = {net.eps:g}, "
-                f"‖∇L‖‖W‖ = {norm(g) * norm(w):.3g})"
-            )
+        yield Violation(
+            f"⟨∇L(W), W⟩ = {inner:.3g} ≠ 0 (batch-norm ε = {net.eps:g}, "
+            f"‖∇L‖‖W‖ = {norm(g) * norm(w):.3g})"
         )
     scaled = c * gc
     if np.any(np.abs(g - scaled) > bound * (scale + bn_error_scale(net, c * w) * c)):
         worst = float(np.max(np.abs(g - scaled)) / max(norm(g), 1e-300))
-        out.append(
-            Violation(f"∇L(W) ≠ c ∇L(cW) for c = {c:g}: relative gap {worst:.3g} (ε = {net.eps:g})")
+        yield Violation(
+            f"∇L(W) ≠ c ∇L(cW) for c = {c:g}: relative gap {worst:.3g} (ε = {net.eps:g})"
         )
-    return out
 
 
 AR_5 = Claim(
@@ -473,10 +454,10 @@ def _slr_run(implementation: str, case: Case) -> tuple[list, list]:
 
 
 @guarded
-def _ar6_check(implementation: str, case: Case) -> list[Violation]:
+def _ar6_check(implementation: str, case: Case) -> Iterator[Violation]:
     """SGD from B = αA with rate η' and sphere SGD from A with η'/α_t² stay on one ray."""
     euclid, sphere = _slr_run(implementation, case)
-    out = _nonfinite(euclid, sphere)
+    yield from _nonfinite(euclid, sphere)
     n = case.params[0].size
     for t, (rb, ra) in enumerate(zip(euclid, sphere, strict=True), start=1):
         b, a = rb["after"][0].ravel(), ra["after"][0].ravel()
@@ -484,8 +465,7 @@ def _ar6_check(implementation: str, case: Case) -> list[Violation]:
         # Per step ≤ (n + 10) roundings on each side, amplified by ≤ 1.5 per step.
         tol = 1.5**t * t * (n + 10) * EPS * 4
         if gap > tol:
-            out.append(Violation(f"step {t}: the two networks left the common ray (gap {gap:.3g})"))
-    return out
+            yield Violation(f"step {t}: the two networks left the common ray (gap {gap:.3g})")
 
 
 AR_6 = Claim(

@@ -3,6 +3,7 @@ eqs. 12-16, Algs. 3-5)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 
 import numpy as np
@@ -79,10 +80,10 @@ def _chains(implementation: str, case: Case) -> tuple[list, list]:
 
 
 @guarded
-def _ai1_check(implementation: str, case: Case) -> list[Violation]:
+def _ai1_check(implementation: str, case: Case) -> Iterator[Violation]:
     """‖m^(k)‖ ≤ ‖m^(k-1)‖ and ‖g^(k)‖ ≤ ‖g^(k-1)‖, and the statistic uses the K-th pair."""
     trace, chains = _chains(implementation, case)
-    out = _nonfinite(trace)
+    yield from _nonfinite(trace)
     for t, i, pairs in chains:
         n = pairs[0][0].size
         # m^(k) = ⟨g,m⟩/(‖g‖²+ξ)·g: the coefficient's dot and norm carry ≤ (n + 3)u each,
@@ -92,11 +93,9 @@ def _ai1_check(implementation: str, case: Case) -> list[Violation]:
             for label, j in (("m", 0), ("g", 1)):
                 before, after = norm(pairs[k - 1][j]), norm(pairs[k][j])
                 if after > before * (1 + tol):
-                    out.append(
-                        Violation(
-                            f"step {t} tensor {i}: ‖{label}^({k})‖ = "
-                            f"{after:.17g} > ‖{label}^({k - 1})‖ = {before:.17g}"
-                        )
+                    yield Violation(
+                        f"step {t} tensor {i}: ‖{label}^({k})‖ = "
+                        f"{after:.17g} > ‖{label}^({k - 1})‖ = {before:.17g}"
                     )
         m_k, g_k = pairs[-1]
         q = (m_k - g_k) ** 2
@@ -107,8 +106,7 @@ def _ai1_check(implementation: str, case: Case) -> list[Violation]:
                 else (trace[t - 1]["m_proj"][i] - trace[t - 1]["g_proj"][i]) ** 2
             )
             if not np.array_equal(used, q):
-                out.append(Violation(f"step {t} tensor {i}: the statistic is not (m^(K) - g^(K))²"))
-    return out
+                yield Violation(f"step {t} tensor {i}: the statistic is not (m^(K) - g^(K))²")
 
 
 AI_1 = Claim(
@@ -144,11 +142,11 @@ def _cos2(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @guarded
-def _ai2_check(implementation: str, case: Case) -> list[Violation]:
+def _ai2_check(implementation: str, case: Case) -> Iterator[Violation]:
     """‖m^(k) - g^(k)‖² = cos²θ ‖m^(k-1) - g^(k-1)‖² ≤ ‖m^(k-1) - g^(k-1)‖² (ξ = 0),
     so equality exactly when the pair is collinear."""
     trace, chains = _chains(implementation, case)
-    out = _nonfinite(trace)
+    yield from _nonfinite(trace)
     for t, i, pairs in chains:
         n = pairs[0][0].size
         for k in range(1, len(pairs)):
@@ -163,25 +161,20 @@ def _ai2_check(implementation: str, case: Case) -> list[Violation]:
                 continue
             if zero_m or zero_g:
                 if rhs > tol:  # collinear (one vector is 0) yet lhs = 0 < rhs
-                    out.append(
-                        Violation(
-                            f"step {t} tensor {i}, k={k}: "
-                            f"{'m' if zero_m else 'g'}^({k - 1}) = 0, so the pair "
-                            f"is collinear, but ‖m^({k}) - g^({k})‖² "
-                            f"= {lhs:.6g} < {rhs:.6g}: no equality",
-                            excused_by=frozenset({"both_nonzero"}),
-                        )
+                    yield Violation(
+                        f"step {t} tensor {i}, k={k}: "
+                        f"{'m' if zero_m else 'g'}^({k - 1}) = 0, so the pair "
+                        f"is collinear, but ‖m^({k}) - g^({k})‖² "
+                        f"= {lhs:.6g} < {rhs:.6g}: no equality",
+                        excused_by=frozenset({"both_nonzero"}),
                     )
                 continue
             c2 = _cos2(m0, g0)
             if lhs > rhs + tol or abs(lhs - c2 * rhs) > tol or c2 > 1 + (2 * n + 8) * EPS:
-                out.append(
-                    Violation(
-                        f"step {t} tensor {i}, k={k}: ‖Δ^(k)‖² = "
-                        f"{lhs:.17g}, cos² ‖Δ^(k-1)‖² = {c2 * rhs:.17g}"
-                    )
+                yield Violation(
+                    f"step {t} tensor {i}, k={k}: ‖Δ^(k)‖² = "
+                    f"{lhs:.17g}, cos² ‖Δ^(k-1)‖² = {c2 * rhs:.17g}"
                 )
-    return out
 
 
 def _ai2_strategy(imposed: frozenset[str]) -> st.SearchStrategy[Case]:
@@ -232,10 +225,10 @@ def _cos(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @guarded
-def _ai3_check(implementation: str, case: Case) -> list[Violation]:
+def _ai3_check(implementation: str, case: Case) -> Iterator[Violation]:
     """The angle between m^(k) and g^(k) equals that between m^(k-1) and g^(k-1)."""
     trace, chains = _chains(implementation, case)
-    out = _nonfinite(trace)
+    yield from _nonfinite(trace)
     for t, i, pairs in chains:
         n = pairs[0][0].size
         if not (pairs[0][0].any() and pairs[0][1].any()):
@@ -249,14 +242,12 @@ def _ai3_check(implementation: str, case: Case) -> list[Violation]:
                 dot = float(np.dot(m0.ravel(), g0.ravel()))
                 # An orthogonal pair projects to 0; otherwise ξ ≫ ‖g‖² shrank it to 0 (underflow).
                 cause = "not_orthogonal" if dot == 0.0 else "xi_negligible"
-                out.append(
-                    Violation(
-                        f"step {t} tensor {i}, k={k}: the angle was "
-                        f"{np.degrees(np.arccos(np.clip(_cos(m0, g0), -1, 1))):.6g}° "
-                        f"(⟨m,g⟩ = {dot:.3g}, ξ = {case.hyper['xi']:g}); "
-                        "both projections vanish, the angle is undefined",
-                        excused_by=frozenset({cause}),
-                    )
+                yield Violation(
+                    f"step {t} tensor {i}, k={k}: the angle was "
+                    f"{np.degrees(np.arccos(np.clip(_cos(m0, g0), -1, 1))):.6g}° "
+                    f"(⟨m,g⟩ = {dot:.3g}, ξ = {case.hyper['xi']:g}); "
+                    "both projections vanish, the angle is undefined",
+                    excused_by=frozenset({cause}),
                 )
                 break
             before, after = _cos(m0, g0), _cos(m1, g1)
@@ -265,14 +256,10 @@ def _ai3_check(implementation: str, case: Case) -> list[Violation]:
                 # towards the subnormal range loses relative precision (the underflow the
                 # xi_negligible condition rules out).
                 subnormal = min(norm(m1), norm(g1)) < np.finfo(float).tiny * 1e8
-                out.append(
-                    Violation(
-                        f"step {t} tensor {i}, k={k}: cos changed "
-                        f"from {before:.17g} to {after:.17g}",
-                        excused_by=frozenset({"xi_negligible"}) if subnormal else frozenset(),
-                    )
+                yield Violation(
+                    f"step {t} tensor {i}, k={k}: cos changed from {before:.17g} to {after:.17g}",
+                    excused_by=frozenset({"xi_negligible"}) if subnormal else frozenset(),
                 )
-    return out
 
 
 AI_3 = Claim(
@@ -331,12 +318,12 @@ def _ai4_strategy(imposed: frozenset[str]) -> st.SearchStrategy[Case]:
 
 
 @guarded
-def _ai4_check(implementation: str, case: Case) -> list[Violation]:
+def _ai4_check(implementation: str, case: Case) -> Iterator[Violation]:
     """Aida (ξ = 0; one-element layers or K = 0) takes AdaBelief's steps (ε inside and outside)."""
     aida = run(implementation, case)
     belief_hyper = {k: v for k, v in case.hyper.items() if k not in ("K", "xi", "eps_mode")}
     belief = run(implementation, case.with_optimizer("AdaBelief", **belief_hyper, eps_mode="both"))
-    out = _nonfinite(aida, belief)
+    yield from _nonfinite(aida, belief)
     beta2 = case.hyper["betas"][1]
     K = case.hyper["K"]
     outside = case.hyper["eps"]  # AdaBelief's ε after the root (004 eq. 7)
@@ -364,15 +351,12 @@ def _ai4_check(implementation: str, case: Case) -> list[Violation]:
             tol = (rel + 8 * EPS) * np.abs(db)
             if np.any(np.abs(da - db) > tol):
                 j = int(np.argmax(np.abs(da - db) - tol))
-                out.append(
-                    Violation(
-                        f"step {t} tensor {i}: Aida step {da.ravel()[j]:.17g} ≠ AdaBelief step "
-                        f"{db.ravel()[j]:.17g} (g = {g.ravel()[j]:.6g}, m = {m.ravel()[j]:.6g}, "
-                        f"Aida eps_mode={case.hyper['eps_mode']})",
-                        excused_by=frozenset({"zero_iff"}) if mismatch[i] else frozenset(),
-                    )
+                yield Violation(
+                    f"step {t} tensor {i}: Aida step {da.ravel()[j]:.17g} ≠ AdaBelief step "
+                    f"{db.ravel()[j]:.17g} (g = {g.ravel()[j]:.6g}, m = {m.ravel()[j]:.6g}, "
+                    f"Aida eps_mode={case.hyper['eps_mode']})",
+                    excused_by=frozenset({"zero_iff"}) if mismatch[i] else frozenset(),
                 )
-    return out
 
 
 AI_4 = Claim(
@@ -421,11 +405,11 @@ AI_4 = Claim(
 
 
 @guarded
-def _ai7_check(implementation: str, case: Case) -> list[Violation]:
+def _ai7_check(implementation: str, case: Case) -> Iterator[Violation]:
     """AidaGrad: q = (g^p)², g^p = c m_t with ‖g^p‖ ≤ ‖g‖. LAida: one v per layer, the layer
     mean of Aida's elementwise v on the same gradients."""
     trace = run(implementation, case)
-    out = _nonfinite(trace)
+    yield from _nonfinite(trace)
     if case.optimizer == "AidaGrad":
         for t, i, (g, m) in per_step(trace, ("g", "m")):
             record = trace[t - 1]
@@ -437,33 +421,30 @@ def _ai7_check(implementation: str, case: Case) -> list[Violation]:
             n = g.size
             tol = (2 * n + 8) * EPS + 2 * norm_rel(n)
             if norm(gp) > norm(g) * (1 + tol):
-                out.append(Violation(f"step {t} tensor {i}: ‖g^p‖ > ‖g‖"))
+                yield Violation(f"step {t} tensor {i}: ‖g^p‖ > ‖g‖")
             if implementation == "reference" and m.any() and gp.any():
                 # g^p ∥ m: the residual of g^p/‖g^p‖ against the unit vector of m.
                 direction, axis = unit(gp).ravel(), unit(m).ravel()
                 if norm(direction - float(np.dot(direction, axis)) * axis) > tol:
-                    out.append(Violation(f"step {t} tensor {i}: g^p is not parallel to m_t"))
-        return out
+                    yield Violation(f"step {t} tensor {i}: g^p is not parallel to m_t")
+        return
     aida = run(implementation, case.with_optimizer("Aida", **case.hyper))
-    out += _nonfinite(aida)
+    yield from _nonfinite(aida)
     for t, (rl, ra) in enumerate(zip(trace, aida, strict=True), start=1):
         for i in range(len(case.params)):
             v_l = np.asarray(rl["v"][i])
             if v_l.size != 1:
-                out.append(Violation(f"step {t} tensor {i}: LAida keeps {v_l.size} second moments"))
+                yield Violation(f"step {t} tensor {i}: LAida keeps {v_l.size} second moments")
                 continue
             expected = float(np.mean(ra["v"][i]))
             # Both EMAs ≤ ema_rel(t); the means add ≤ n EPS.
             if abs(float(v_l.ravel()[0]) - expected) > (
                 2 * ema_rel(t) + 2 * ra["v"][i].size * EPS
             ) * abs(expected):
-                out.append(
-                    Violation(
-                        f"step {t} tensor {i}: LAida's v {float(v_l.ravel()[0])!r} "
-                        f"≠ mean of Aida's v {expected!r}"
-                    )
+                yield Violation(
+                    f"step {t} tensor {i}: LAida's v {float(v_l.ravel()[0])!r} "
+                    f"≠ mean of Aida's v {expected!r}"
                 )
-    return out
 
 
 def _ai7_strategy(imposed: frozenset[str]) -> st.SearchStrategy[Case]:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import torch
 from hypothesis import strategies as st
@@ -64,11 +66,11 @@ def _friction(implementation: str, record: dict, i: int) -> np.ndarray:
 
 
 @guarded
-def _dg1_check(implementation: str, case: Case) -> list[Violation]:
+def _dg1_check(implementation: str, case: Case) -> Iterator[Violation]:
     """ξ_t ∈ [0.5, 1) elementwise, and |diffGrad step| ≤ |Adam step| on the same gradients."""
     trace = run(implementation, case)
     adam = run(implementation, case.with_optimizer("Adam", **case.hyper))
-    out = _nonfinite(trace, adam)
+    yield from _nonfinite(trace, adam)
     previous = [np.zeros_like(p) for p in case.params]
     for t, (rd, ra) in enumerate(zip(trace, adam, strict=True), start=1):
         for i in range(len(case.params)):
@@ -77,22 +79,19 @@ def _dg1_check(implementation: str, case: Case) -> list[Violation]:
             jump = np.abs(g - previous[i])
             previous[i] = g
             if np.any(xi < 0.5):
-                out.append(Violation(f"step {t} tensor {i}: ξ = {fmt(np.min(xi))} < 0.5"))
+                yield Violation(f"step {t} tensor {i}: ξ = {fmt(np.min(xi))} < 0.5")
             saturated = xi >= 1.0
             if np.any(saturated):
                 big = bool(np.all(jump[saturated] >= SATURATION))
-                out.append(
-                    Violation(
-                        f"step {t} tensor {i}: ξ_t = 1 exactly (not < 1) where |g_t - g_(t-1)| = "
-                        f"{fmt(float(np.max(jump[saturated])))}: "
-                        "the sigmoid rounds to 1 in float64",
-                        excused_by=frozenset({"below_saturation"}) if big else frozenset(),
-                    )
+                yield Violation(
+                    f"step {t} tensor {i}: ξ_t = 1 exactly (not < 1) where |g_t - g_(t-1)| = "
+                    f"{fmt(float(np.max(jump[saturated])))}: "
+                    "the sigmoid rounds to 1 in float64",
+                    excused_by=frozenset({"below_saturation"}) if big else frozenset(),
                 )
             # ξ ≤ 1 and fl(ξ·x) is monotone in ξ: exactly |step| ≤ |Adam's step| (tol 0).
             if np.any(np.abs(rd["direction"][i]) > np.abs(ra["direction"][i])):
-                out.append(Violation(f"step {t} tensor {i}: |diffGrad step| > |Adam step|"))
-    return out
+                yield Violation(f"step {t} tensor {i}: |diffGrad step| > |Adam step|")
 
 
 DG_1 = Claim(
@@ -160,30 +159,29 @@ def _ra1_strategy(imposed: frozenset[str]) -> st.SearchStrategy[Case]:
 
 
 @guarded
-def _ra1_check(implementation: str, case: Case) -> list[Violation]:
+def _ra1_check(implementation: str, case: Case) -> Iterator[Violation]:
     """ρ_t non-decreasing and ≤ ρ∞; r ∈ (0, 1] when ρ_t ≥ 5; otherwise the step is m̂_t."""
     beta1, beta2 = case.hyper["betas"]
-    out: list[Violation] = []
     previous = None
     for t in range(1, SEQUENCE_STEPS + 1):
         rho_inf, rho_t = _rho(implementation, beta2, t)
         err = rho_error(beta2, t, rho_inf, rho_t)
         if rho_t > rho_inf + err:
-            out.append(Violation(f"β2={beta2!r}, t={t}: ρ_t = {rho_t:.17g} > ρ∞ = {rho_inf:.17g}"))
+            yield Violation(f"β2={beta2!r}, t={t}: ρ_t = {rho_t:.17g} > ρ∞ = {rho_inf:.17g}")
             break
         if previous is not None and rho_t < previous[0] - err - previous[1]:
-            out.append(
-                Violation(f"β2={beta2!r}, t={t}: ρ_t = {rho_t:.17g} < ρ_(t-1) = {previous[0]:.17g}")
+            yield Violation(
+                f"β2={beta2!r}, t={t}: ρ_t = {rho_t:.17g} < ρ_(t-1) = {previous[0]:.17g}"
             )
             break
         if rho_t >= 5.0 and implementation == "torch":
             r = rectification(beta2, t)
             if not 0.0 < r <= 1.0 + 8 * EPS + 2 * err:
-                out.append(Violation(f"β2={beta2!r}, t={t}: r = {r!r} outside (0, 1]"))
+                yield Violation(f"β2={beta2!r}, t={t}: r = {r!r} outside (0, 1]")
                 break
         previous = (rho_t, err)
     trace = run(implementation, case)
-    out += _nonfinite(trace)
+    yield from _nonfinite(trace)
     for t, i, (m, direction) in per_step(trace, ("m", "direction")):
         rho_inf, rho_t = _rho(implementation, beta2, t)
         bc1 = 1.0 - beta1**t
@@ -191,12 +189,9 @@ def _ra1_check(implementation: str, case: Case) -> list[Violation]:
             r = rectification(beta2, t) if implementation == "torch" else trace[t - 1]["r"][i]
             r = float(r)
             if not 0.0 < r <= 1.0 + 8 * EPS + 2 * rho_error(beta2, t, rho_inf, rho_t):
-                out.append(Violation(f"step {t}: rectified with r = {r!r} outside (0, 1]"))
+                yield Violation(f"step {t}: rectified with r = {r!r} outside (0, 1]")
         elif not np.array_equal(direction, m / bc1):
-            out.append(
-                Violation(f"step {t} tensor {i}: ρ_t = {rho_t:.6g} < 5 but the step is not m̂_t")
-            )
-    return out
+            yield Violation(f"step {t} tensor {i}: ρ_t = {rho_t:.6g} < 5 but the step is not m̂_t")
 
 
 RA_1 = Claim(
@@ -235,10 +230,10 @@ def _ab1_strategy(imposed: frozenset[str]) -> st.SearchStrategy[Case]:
 
 
 @guarded
-def _ab1_check(implementation: str, case: Case) -> list[Violation]:
+def _ab1_check(implementation: str, case: Case) -> Iterator[Violation]:
     """q_t = (g_t - m_t)² with the updated m_t, and v_t = β2 v_(t-1) + (1-β2) q_t (+ ε inside)."""
     trace = run(implementation, case)
-    out = _nonfinite(trace)
+    yield from _nonfinite(trace)
     beta2 = case.hyper["betas"][1]
     inside = case.hyper["eps"] if case.hyper["eps_mode"] in ("inside", "both") else 0.0
     previous = [np.zeros_like(p) for p in case.params]
@@ -247,13 +242,12 @@ def _ab1_check(implementation: str, case: Case) -> list[Violation]:
             g, m, v = record["g"][i], record["m"][i], record["v"][i]
             q = (g - m) ** 2
             if implementation == "torch" and not np.array_equal(record["q"][i], q):
-                out.append(Violation(f"step {t} tensor {i}: statistic is not (g - m_t)²"))
+                yield Violation(f"step {t} tensor {i}: statistic is not (g - m_t)²")
             # One EMA step: ≤ 3 roundings on each side (ema_rel(1)) plus ε's addition.
             expected = beta2 * previous[i] + (1.0 - beta2) * q + inside
             if np.any(np.abs(v - expected) > 2 * ema_rel(1) * np.abs(expected)):
-                out.append(Violation(f"step {t} tensor {i}: v ≠ EMA of (g - m_t)²"))
+                yield Violation(f"step {t} tensor {i}: v ≠ EMA of (g - m_t)²")
             previous[i] = v
-    return out
 
 
 def _ab1_remark(implementation: str, case: Case) -> str | None:
@@ -312,14 +306,14 @@ def _gen1_strategy(imposed: frozenset[str]) -> st.SearchStrategy[Case]:
 
 
 @guarded
-def _gen1_check(implementation: str, case: Case) -> list[Violation]:
+def _gen1_check(implementation: str, case: Case) -> Iterator[Violation]:
     """Adam's step with gradients c·g equals its step with g."""
     c = float(case.extra["c"])
     scaled = Case(
         case.optimizer, case.params, tuple(tuple(c * g for g in s) for s in case.grads), case.hyper
     )
     plain, other = run(implementation, case), run(implementation, scaled)
-    out = _nonfinite(plain, other)
+    yield from _nonfinite(plain, other)
     beta1, beta2 = case.hyper["betas"]
     sums = [np.zeros_like(p) for p in case.params]
     for t, (rp, rs) in enumerate(zip(plain, other, strict=True), start=1):
@@ -329,20 +323,16 @@ def _gen1_check(implementation: str, case: Case) -> list[Violation]:
             root = np.sqrt(v / (1 - beta2**t))
             zero = root == 0
             if np.any(zero & ((d != 0) | (dc != 0))):
-                out.append(Violation(f"step {t} tensor {i}: zero history but a nonzero step"))
+                yield Violation(f"step {t} tensor {i}: zero history but a nonzero step")
             # Error of m relative to its scale Σ|terms| (ema_rel(t) each side, EPS for c·g),
             # of v (ema_rel(t) + 2 EPS, halved by the root), and the final division.
             scale = np.where(zero, 0.0, sums[i] / (1 - beta1**t) / np.where(zero, 1.0, root))
             tol = (2 * ema_rel(t) + 4 * EPS) * scale + (ema_rel(t) + 4 * EPS) * np.abs(d)
             if np.any(np.abs(dc - d) > tol):
                 worst = float(np.max(np.abs(dc - d) / np.maximum(np.abs(d), 1e-300)))
-                out.append(
-                    Violation(
-                        f"step {t} tensor {i}: step changes by "
-                        f"{worst:.3g} (relative) under g → {c:g}·g"
-                    )
+                yield Violation(
+                    f"step {t} tensor {i}: step changes by {worst:.3g} (relative) under g → {c:g}·g"
                 )
-    return out
 
 
 GEN_1 = Claim(
@@ -405,10 +395,10 @@ def _span_residual(history: list[np.ndarray], x: np.ndarray) -> float:
 
 
 @guarded
-def _gen2_check(implementation: str, case: Case) -> list[Violation]:
+def _gen2_check(implementation: str, case: Case) -> Iterator[Violation]:
     """Every SGD(M) step lies in the span of the gradients so far (L2 decay included in g)."""
     trace = run(implementation, case)
-    out = _nonfinite(trace)
+    yield from _nonfinite(trace)
     history: dict[int, list[np.ndarray]] = {}
     for t, i, (g, direction) in per_step(trace, ("g", "direction")):
         history.setdefault(i, []).append(g)
@@ -418,8 +408,7 @@ def _gen2_check(implementation: str, case: Case) -> list[Violation]:
         # ≤ 2 with Nesterov); least squares adds ≤ (t + n) EPS of the data's scale.
         tol = 8 * (t + g.size) * EPS * (mass + norm(direction))
         if residual > tol:
-            out.append(Violation(f"step {t} tensor {i}: SGD step {residual:.3g} outside the span"))
-    return out
+            yield Violation(f"step {t} tensor {i}: SGD step {residual:.3g} outside the span")
 
 
 def _gen2_witness_strategy() -> st.SearchStrategy[Case]:

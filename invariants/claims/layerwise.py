@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -23,10 +25,10 @@ def _hyper() -> st.SearchStrategy[dict]:
 
 
 @guarded
-def _lw1_check(implementation: str, case: Case) -> list[Violation]:
+def _lw1_check(implementation: str, case: Case) -> Iterator[Violation]:
     """AdamL / AdaBeliefL move each layer by γ_l m̂ with γ_l = mean of 1/(sqrt(v̂) [+ ε])."""
     trace = run(implementation, case)
-    out = _nonfinite(trace)
+    yield from _nonfinite(trace)
     beta1, beta2 = case.hyper["betas"]
     outside = case.hyper["eps"] if case.hyper["eps_mode"] in ("outside", "both") else 0.0
     for t, record in enumerate(trace, start=1):
@@ -38,8 +40,7 @@ def _lw1_check(implementation: str, case: Case) -> list[Violation]:
             # Mean of n sizes (≤ n + 4 roundings each side) and the product with m̂ (2 more).
             tol = (v.size + 8) * EPS * np.abs(expected)
             if np.any(np.abs(d - expected) > tol):
-                out.append(Violation(f"step {t} tensor {i}: step is not mean(1/sqrt(v̂))·m̂"))
-    return out
+                yield Violation(f"step {t} tensor {i}: step is not mean(1/sqrt(v̂))·m̂")
 
 
 LW_1 = Claim(
@@ -59,11 +60,11 @@ LW_1 = Claim(
 
 
 @guarded
-def _lw2_check(implementation: str, case: Case) -> list[Violation]:
+def _lw2_check(implementation: str, case: Case) -> Iterator[Violation]:
     """One scalar v per layer, v_l = β2 v_l + (1-β2) "
     "mean(q) + ε: state d + L numbers vs Adam's 2d."""
     trace = run(implementation, case)
-    out = _nonfinite(trace)
+    yield from _nonfinite(trace)
     beta2 = case.hyper["betas"][1]
     inside = case.hyper["eps"] if case.hyper["eps_mode"] in ("inside", "both") else 0.0
     previous = [0.0] * len(case.params)
@@ -74,11 +75,8 @@ def _lw2_check(implementation: str, case: Case) -> list[Violation]:
         )
         elements = sum(p.size for p in case.params)
         if stored != elements + len(case.params):
-            out.append(
-                Violation(
-                    f"step {t}: {stored} moment entries, expected "
-                    f"d + L = {elements + len(case.params)}"
-                )
+            yield Violation(
+                f"step {t}: {stored} moment entries, expected d + L = {elements + len(case.params)}"
             )
         for i in range(len(case.params)):
             v = float(np.asarray(record["v"][i]).ravel()[0])
@@ -87,9 +85,8 @@ def _lw2_check(implementation: str, case: Case) -> list[Violation]:
             expected = beta2 * previous[i] + (1 - beta2) * float(np.mean(q)) + inside
             # One EMA step (ema_rel(1)) and a mean of n terms (n EPS) on each side.
             if abs(v - expected) > (2 * ema_rel(1) + 2 * g.size * EPS) * abs(expected):
-                out.append(Violation(f"step {t} tensor {i}: v_l ≠ EMA of mean(q) (+ε)"))
+                yield Violation(f"step {t} tensor {i}: v_l ≠ EMA of mean(q) (+ε)")
             previous[i] = v
-    return out
 
 
 LW_2 = Claim(
@@ -117,13 +114,13 @@ def _lw3_strategy(imposed: frozenset[str]) -> st.SearchStrategy[Case]:
 
 
 @guarded
-def _lw3_check(implementation: str, case: Case) -> list[Violation]:
+def _lw3_check(implementation: str, case: Case) -> Iterator[Violation]:
     """One-element layers: AdamL, LAdam and Adam (ε inside) take the same steps."""
     traces = {
         name: run(implementation, case.with_optimizer(name, **case.hyper))
         for name in ("AdamL", "LAdam", "Adam")
     }
-    out = _nonfinite(*traces.values())
+    yield from _nonfinite(*traces.values())
     for t in range(case.steps):
         for i in range(len(case.params)):
             d = {name: traces[name][t]["direction"][i] for name in traces}
@@ -131,13 +128,9 @@ def _lw3_check(implementation: str, case: Case) -> list[Violation]:
             # Same gradients, no L2 decay: the steps do not feed back, so compare per step.
             for name in ("AdamL", "LAdam"):
                 if np.any(np.abs(d[name] - d["Adam"]) > 8 * EPS * np.abs(d["Adam"])):
-                    out.append(
-                        Violation(
-                            f"step {t + 1} tensor {i}: {name} step "
-                            f"{d[name]} ≠ Adam step {d['Adam']}"
-                        )
+                    yield Violation(
+                        f"step {t + 1} tensor {i}: {name} step {d[name]} ≠ Adam step {d['Adam']}"
                     )
-    return out
 
 
 LW_3 = Claim(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -40,10 +42,10 @@ def _vector_tensors(case: Case) -> list[int]:
 
 
 @guarded
-def _nd1_check(implementation: str, case: Case) -> list[Violation]:
+def _nd1_check(implementation: str, case: Case) -> Iterator[Violation]:
     """Every row of every vector tensor has unit norm after every step."""
     trace = run(implementation, case)
-    out = _nonfinite(trace)
+    yield from _nonfinite(trace)
     for i in _vector_tensors(case):
         for t, record in enumerate(trace, start=1):
             w = rows(record["after"][i])
@@ -53,16 +55,11 @@ def _nd1_check(implementation: str, case: Case) -> list[Violation]:
             if np.any(bad):
                 j = int(np.flatnonzero(bad)[0])
                 zero = norms[j] == 0.0
-                out.append(
-                    Violation(
-                        f"step {t} tensor {i} row {j}: ‖w‖ = {norms[j]:.17g}",
-                        excused_by=frozenset({"nonzero_before_retraction"})
-                        if zero
-                        else frozenset(),
-                    )
+                yield Violation(
+                    f"step {t} tensor {i} row {j}: ‖w‖ = {norms[j]:.17g}",
+                    excused_by=frozenset({"nonzero_before_retraction"}) if zero else frozenset(),
                 )
                 break
-    return out
 
 
 ND_1 = Claim(
@@ -91,10 +88,10 @@ ND_1 = Claim(
 
 
 @guarded
-def _nd2_check(implementation: str, case: Case) -> list[Violation]:
+def _nd2_check(implementation: str, case: Case) -> Iterator[Violation]:
     """The gradient used for a weight vector is tangent: ⟨g_t(w), w_(t-1)⟩ = 0."""
     trace = run(implementation, case)
-    out = _nonfinite(trace)
+    yield from _nonfinite(trace)
     for i in _vector_tensors(case):
         for t, record in enumerate(trace, start=1):
             w, g, raw = rows(record["before"][i]), rows(record["g"][i]), rows(record["raw"][i])
@@ -108,8 +105,7 @@ def _nd2_check(implementation: str, case: Case) -> list[Violation]:
             bad = np.abs(inner) > tol
             if np.any(bad):
                 j = int(np.flatnonzero(bad)[0])
-                out.append(Violation(f"step {t} tensor {i} row {j}: ⟨g, w⟩ = {inner[j]:.3g}"))
-    return out
+                yield Violation(f"step {t} tensor {i} row {j}: ⟨g, w⟩ = {inner[j]:.3g}")
 
 
 ND_2 = Claim(
@@ -128,19 +124,17 @@ ND_2 = Claim(
 
 
 @guarded
-def _nd3_check(implementation: str, case: Case) -> list[Violation]:
+def _nd3_check(implementation: str, case: Case) -> Iterator[Violation]:
     """One second moment per vector, so the pre-normalisation update is c·m̂ with c > 0."""
     trace = run(implementation, case)
-    out = _nonfinite(trace)
+    yield from _nonfinite(trace)
     for i in _vector_tensors(case):
         count = case.params[i].shape[0]
         for t, record in enumerate(trace, start=1):
             if np.asarray(record["v"][i]).size != count:
-                out.append(
-                    Violation(
-                        f"step {t} tensor {i}: {np.asarray(record['v'][i]).size} "
-                        f"second moments for {count} vectors"
-                    )
+                yield Violation(
+                    f"step {t} tensor {i}: {np.asarray(record['v'][i]).size} "
+                    f"second moments for {count} vectors"
                 )
             d, m = rows(record["direction"][i]), rows(record["m"][i])
             n = d.shape[1]
@@ -158,13 +152,10 @@ def _nd3_check(implementation: str, case: Case) -> list[Violation]:
                 # d_j = m_j/(1-β1^t)/(sqrt(v̂)+ε): ≤ 3 roundings per entry; the projection
                 # we compute adds ≤ (n + 2)u.
                 if c <= 0.0 or residual > (n + 8) * EPS * norm(d[j]):
-                    out.append(
-                        Violation(
-                            f"step {t} tensor {i} row {j}: update not a positive multiple of m̂"
-                        )
+                    yield Violation(
+                        f"step {t} tensor {i} row {j}: update not a positive multiple of m̂"
                     )
                     break
-    return out
 
 
 ND_3 = Claim(
@@ -226,16 +217,15 @@ def _angles(implementation: str, case: Case, scale: float) -> tuple[list[float],
 
 
 @guarded
-def _nd4_check(implementation: str, case: Case) -> list[Violation]:
+def _nd4_check(implementation: str, case: Case) -> Iterator[Violation]:
     """ND-Adam's trajectory (so its angular steps) is the same for W_0 and c·W_0."""
-    out: list[Violation] = []
     _, base = _angles(implementation, case, 1.0)
     _, powered = _angles(implementation, case, float(case.extra["power"]))
-    out += _nonfinite(base, powered)
+    yield from _nonfinite(base, powered)
     # c = 2^k scales every operation exactly until the rows are normalised: bitwise equal.
     for t, (ra, rb) in enumerate(zip(base, powered, strict=True), start=1):
         if not np.array_equal(ra["after"][0], rb["after"][0]):
-            out.append(Violation(f"step {t}: trajectory from 2^k·W_0 differs from W_0's"))
+            yield Violation(f"step {t}: trajectory from 2^k·W_0 differs from W_0's")
             break
     # Any c > 0: the state depends on W_0 only through its unit rows, equal to rounding.
     c = float(case.extra["c"])
@@ -244,8 +234,7 @@ def _nd4_check(implementation: str, case: Case) -> list[Violation]:
     cw = rows(c * case.params[0])
     unit_c = cw / np.linalg.norm(cw, axis=1, keepdims=True)
     if np.max(np.abs(unit - unit_c)) > 2 * retraction_rel(first.shape[1]) + 2 * EPS:
-        out.append(Violation(f"normalised rows of {c:g}·W_0 differ from W_0's"))
-    return out
+        yield Violation(f"normalised rows of {c:g}·W_0 differ from W_0's")
 
 
 def _nd4_witness(implementation: str, case: Case) -> str | None:

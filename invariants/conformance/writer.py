@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from experiments.verdicts import write_text_atomically
 from invariants.conformance.checks import FAIL, NOT_APPLICABLE, OPEN, PASS
 from invariants.conformance.runner import ConformanceReport, jsonable
+from theory.verdicts import write_text_atomically
 
 _MARK = {PASS: "pass", OPEN: "open choice", FAIL: "**FAIL**", NOT_APPLICABLE: "n/a"}
 

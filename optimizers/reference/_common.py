@@ -12,9 +12,10 @@ test against ``optimizers/*.py``).
 
 from __future__ import annotations
 
+import inspect
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -172,6 +173,38 @@ def max_abs(x: np.ndarray) -> float:
 # --------------------------------------------------------------------------
 
 
+def keyword_constructor(defaults: Mapping[str, Any]) -> Callable[..., None]:
+    """``__init__(self, params, *, <each option>=<its default>)`` calling ``self._configure``.
+
+    The function carries the signature as ``__signature__``, so ``inspect.signature`` and
+    ``help`` show each option with its default; an unknown keyword is a ``TypeError`` as
+    with a written-out signature.
+    """
+    defaults = dict(defaults)
+
+    def __init__(self: ReferenceOptimizer, params: Sequence[np.ndarray], **options: Any) -> None:
+        unexpected = sorted(set(options) - set(defaults))
+        if unexpected:
+            raise TypeError(
+                f"{type(self).__name__}() got unexpected keyword argument(s) "
+                f"{', '.join(map(repr, unexpected))}"
+            )
+        self._configure(params, **(defaults | options))
+
+    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("self", positional),
+            inspect.Parameter("params", positional),
+            *(
+                inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=value)
+                for name, value in defaults.items()
+            ),
+        ]
+    )
+    return __init__
+
+
 class ReferenceOptimizer:
     """Common plumbing of every reference optimizer.
 
@@ -186,6 +219,20 @@ class ReferenceOptimizer:
 
     #: keys of ``self.last`` this optimizer fills
     LAST_KEYS: tuple[str, ...] = ("g",)
+    DEFAULTS: ClassVar[dict[str, Any]] = {}
+    """The keyword options and their defaults, for a class that declares them here instead of
+    writing ``__init__``: it gets a keyword-only constructor with exactly these parameters
+    (a real signature, :func:`keyword_constructor`) that calls :meth:`_configure`."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "DEFAULTS" in cls.__dict__ and "__init__" not in cls.__dict__:
+            cls.__init__ = keyword_constructor(cls.DEFAULTS)  # type: ignore[method-assign]
+
+    def _configure(self, params: Sequence[np.ndarray], **options: Any) -> None:
+        """Check and store ``options`` (all of :attr:`DEFAULTS`, filled in), then set up the
+        parameters and state; a class with ``DEFAULTS`` implements it."""
+        raise NotImplementedError
 
     def __init__(self, params: Sequence[np.ndarray]) -> None:
         if isinstance(params, np.ndarray):

@@ -21,21 +21,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
+from ._adam_type import AdamTypeReference, adam_defaults
 from ._common import (
-    EPS_MODES,
-    ReferenceOptimizer,
     apply_weight_decay,
     bias_correction,
-    check_betas,
     check_bool,
     check_choice,
-    check_eps,
-    check_lr,
     check_real,
-    check_weight_decay,
     divide_or_zero,
     ema,
     l2_norm,
@@ -44,9 +40,13 @@ from ._common import (
 
 NORM_SCOPES = ("tensor", "global")
 CORRECTED_MOMENTS = ("first", "second", "both")
+NORM_DEFAULTS = {"gamma": 0.95, "norm_scope": "tensor", "corrected_moments": "first"}
+"""AdaNorm's options (paper 000 eqs. 2-4; γ = 0.95 as in §4), added to the base method's."""
+RECTIFY_DEFAULTS = {"rectify_threshold": 5.0, "threshold_inclusive": True}
+"""RAdam's switch ``ρ_t ≥ 5`` (paper 001 Alg. 5)."""
 
 
-class _AdamFamily(ReferenceOptimizer):
+class _AdamFamily(AdamTypeReference):
     """Skeleton shared by the Adam-type methods of papers 000/001.
 
     Per step: (0) weight decay (L2 into g, or decoupled shrink of θ);
@@ -60,28 +60,6 @@ class _AdamFamily(ReferenceOptimizer):
     """
 
     LAST_KEYS = ("g", "m", "v", "step_size")
-    DEFAULT_EPS_MODE = "outside"
-
-    def __init__(
-        self,
-        params: Sequence[np.ndarray],
-        lr: float,
-        betas: tuple[float, float],
-        eps: float,
-        weight_decay: float,
-        decoupled_weight_decay: bool,
-        eps_mode: str,
-    ) -> None:
-        self.lr = check_lr("lr", lr)
-        self.beta1, self.beta2 = check_betas(betas)
-        self.eps = check_eps(eps)
-        self.weight_decay = check_weight_decay(weight_decay)
-        self.decoupled_weight_decay = check_bool("decoupled_weight_decay", decoupled_weight_decay)
-        self.eps_mode = check_choice("eps_mode", eps_mode, EPS_MODES)
-        super().__init__(params)
-        for p, st in zip(self.params, self.state, strict=True):
-            st["m"] = np.zeros_like(p)  # m_0 = 0
-            st["v"] = np.zeros_like(p)  # v_0 = 0
 
     # -- the step --------------------------------------------------------
     def _step(self, grads, active):
@@ -110,18 +88,6 @@ class _AdamFamily(ReferenceOptimizer):
         raise NotImplementedError
 
     # -- lines shared by Algs. 1-8 ---------------------------------------
-    @property
-    def _eps_inside(self) -> float:
-        return self.eps if self.eps_mode in ("inside", "both") else 0.0
-
-    @property
-    def _eps_outside(self) -> float:
-        return self.eps if self.eps_mode in ("outside", "both") else 0.0
-
-    def _second_moment(self, v_prev: np.ndarray, q: np.ndarray) -> np.ndarray:
-        """``v_t = β2 v_{t-1} + (1-β2) q`` (+ ε when ε is inside the EMA)."""
-        return ema(v_prev, q, self.beta2) + self._eps_inside
-
     def _denominator(self, v: np.ndarray, t: int) -> np.ndarray:
         """``sqrt(v_t/(1-β2^t))`` (+ ε when ε is outside the root)."""
         return np.sqrt(v / bias_correction(self.beta2, t)) + self._eps_outside
@@ -159,7 +125,16 @@ class _AdaNormCorrection:
     params: list[np.ndarray]
     state: list[dict]
 
-    def _init_norm(self, gamma: float, norm_scope: str, corrected_moments: str) -> None:
+    def _configure(
+        self,
+        params: Sequence[np.ndarray],
+        *,
+        gamma: float,
+        norm_scope: str,
+        corrected_moments: str,
+        **options: Any,
+    ) -> None:
+        super()._configure(params, **options)  # the Adam-family class after this mixin
         self.gamma = check_real("gamma", gamma, low=0.0, high=1.0, high_open=True)
         self.norm_scope = check_choice("norm_scope", norm_scope, NORM_SCOPES)
         self.corrected_moments = check_choice(
@@ -219,26 +194,7 @@ class AdamReference(_AdamFamily):
     ``-lr · step_size · m̂``.
     """
 
-    def __init__(
-        self,
-        params: Sequence[np.ndarray],
-        *,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        decoupled_weight_decay: bool = False,
-        eps_mode: str = "outside",
-    ) -> None:
-        super().__init__(
-            params,
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-        )
+    DEFAULTS = adam_defaults()
 
     def _update_tensor(self, i, g, first_input, second_input):
         st = self.state[i]
@@ -254,26 +210,7 @@ class AdamWReference(AdamReference):
     Adam step (torch's AdamW); defaults ``weight_decay=1e-2``,
     ``decoupled_weight_decay=True``."""
 
-    def __init__(
-        self,
-        params: Sequence[np.ndarray],
-        *,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 1e-2,
-        decoupled_weight_decay: bool = True,
-        eps_mode: str = "outside",
-    ) -> None:
-        super().__init__(
-            params,
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-        )
+    DEFAULTS = adam_defaults(weight_decay=1e-2, decoupled_weight_decay=True)
 
 
 class AdamNormReference(_AdaNormCorrection, AdamReference):
@@ -283,30 +220,7 @@ class AdamNormReference(_AdaNormCorrection, AdamReference):
 
     LAST_KEYS = ("g", "s", "e", "m", "v", "step_size")
 
-    def __init__(
-        self,
-        params: Sequence[np.ndarray],
-        *,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        decoupled_weight_decay: bool = False,
-        eps_mode: str = "outside",
-        gamma: float = 0.95,
-        norm_scope: str = "tensor",
-        corrected_moments: str = "first",
-    ) -> None:
-        super().__init__(
-            params,
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-        )
-        self._init_norm(gamma, norm_scope, corrected_moments)
+    DEFAULTS = AdamReference.DEFAULTS | NORM_DEFAULTS
 
 
 # ==========================================================================
@@ -328,26 +242,10 @@ class DiffGradReference(_AdamFamily):
 
     LAST_KEYS = ("g", "xi", "m", "v", "step_size")
 
-    def __init__(
-        self,
-        params: Sequence[np.ndarray],
-        *,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        decoupled_weight_decay: bool = False,
-        eps_mode: str = "outside",
-    ) -> None:
-        super().__init__(
-            params,
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-        )
+    DEFAULTS = adam_defaults()
+
+    def _configure(self, params: Sequence[np.ndarray], **options: Any) -> None:
+        super()._configure(params, **options)
         for p, st in zip(self.params, self.state, strict=True):
             st["g_prev"] = np.zeros_like(p)  # g_0 = 0
 
@@ -368,30 +266,7 @@ class DiffGradNormReference(_AdaNormCorrection, DiffGradReference):
 
     LAST_KEYS = ("g", "s", "e", "xi", "m", "v", "step_size")
 
-    def __init__(
-        self,
-        params: Sequence[np.ndarray],
-        *,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        decoupled_weight_decay: bool = False,
-        eps_mode: str = "outside",
-        gamma: float = 0.95,
-        norm_scope: str = "tensor",
-        corrected_moments: str = "first",
-    ) -> None:
-        super().__init__(
-            params,
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-        )
-        self._init_norm(gamma, norm_scope, corrected_moments)
+    DEFAULTS = DiffGradReference.DEFAULTS | NORM_DEFAULTS
 
 
 # ==========================================================================
@@ -420,28 +295,17 @@ class RAdamReference(_AdamFamily):
 
     LAST_KEYS = ("g", "m", "v", "rho", "r", "step_size")
 
-    def __init__(
+    DEFAULTS = adam_defaults() | RECTIFY_DEFAULTS
+
+    def _configure(
         self,
         params: Sequence[np.ndarray],
         *,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        decoupled_weight_decay: bool = False,
-        eps_mode: str = "outside",
-        rectify_threshold: float = 5.0,
-        threshold_inclusive: bool = True,
+        rectify_threshold: float,
+        threshold_inclusive: bool,
+        **options: Any,
     ) -> None:
-        super().__init__(
-            params,
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-        )
+        super()._configure(params, **options)
         self.rectify_threshold = check_real("rectify_threshold", rectify_threshold, low=4.0)
         self.threshold_inclusive = check_bool("threshold_inclusive", threshold_inclusive)
 
@@ -486,34 +350,7 @@ class RAdamNormReference(_AdaNormCorrection, RAdamReference):
 
     LAST_KEYS = ("g", "s", "e", "m", "v", "rho", "r", "step_size")
 
-    def __init__(
-        self,
-        params: Sequence[np.ndarray],
-        *,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        decoupled_weight_decay: bool = False,
-        eps_mode: str = "outside",
-        gamma: float = 0.95,
-        norm_scope: str = "tensor",
-        corrected_moments: str = "first",
-        rectify_threshold: float = 5.0,
-        threshold_inclusive: bool = True,
-    ) -> None:
-        super().__init__(
-            params,
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-            rectify_threshold=rectify_threshold,
-            threshold_inclusive=threshold_inclusive,
-        )
-        self._init_norm(gamma, norm_scope, corrected_moments)
+    DEFAULTS = adam_defaults() | NORM_DEFAULTS | RECTIFY_DEFAULTS
 
 
 # ==========================================================================
@@ -534,26 +371,7 @@ class AdaBeliefReference(_AdamFamily):
     eqs. 6-7; Alg. 7 of paper 001 omits the inner ε).
     """
 
-    def __init__(
-        self,
-        params: Sequence[np.ndarray],
-        *,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        decoupled_weight_decay: bool = False,
-        eps_mode: str = "both",
-    ) -> None:
-        super().__init__(
-            params,
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-        )
+    DEFAULTS = adam_defaults(eps_mode="both")
 
     def _update_tensor(self, i, g, first_input, second_input):
         st = self.state[i]
@@ -570,27 +388,4 @@ class AdaBeliefNormReference(_AdaNormCorrection, AdaBeliefReference):
 
     LAST_KEYS = ("g", "s", "e", "m", "v", "step_size")
 
-    def __init__(
-        self,
-        params: Sequence[np.ndarray],
-        *,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        decoupled_weight_decay: bool = False,
-        eps_mode: str = "both",
-        gamma: float = 0.95,
-        norm_scope: str = "tensor",
-        corrected_moments: str = "first",
-    ) -> None:
-        super().__init__(
-            params,
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-        )
-        self._init_norm(gamma, norm_scope, corrected_moments)
+    DEFAULTS = AdaBeliefReference.DEFAULTS | NORM_DEFAULTS

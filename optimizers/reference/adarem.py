@@ -10,6 +10,7 @@ of radius R (Alg. 2). See docs/ALGORITHMS.md, "AdaRem, AdaRem-S".
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -56,18 +57,29 @@ class AdaRemReference(ReferenceOptimizer):
 
     LAST_KEYS = ("g", "b", "a", "m_prev", "m")
 
-    def __init__(
+    DEFAULTS: ClassVar[dict[str, Any]] = {
+        "lr": 0.1,
+        "beta": 0.9,
+        "lam": 0.999,
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+        "decoupled_weight_decay": True,
+        "lam_tick": "step",
+        "max_scope": "tensor",
+    }
+
+    def _configure(
         self,
         params: Sequence[np.ndarray],
         *,
-        lr: float = 0.1,
-        beta: float = 0.9,
-        lam: float = 0.999,
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        decoupled_weight_decay: bool = True,
-        lam_tick: str = "step",
-        max_scope: str = "tensor",
+        lr: float,
+        beta: float,
+        lam: float,
+        eps: float,
+        weight_decay: float,
+        decoupled_weight_decay: bool,
+        lam_tick: str,
+        max_scope: str,
     ) -> None:
         self.lr = check_lr("lr", lr)
         self.beta = check_real("beta", beta, low=0.0, high=1.0)
@@ -77,7 +89,7 @@ class AdaRemReference(ReferenceOptimizer):
         self.decoupled_weight_decay = check_bool("decoupled_weight_decay", decoupled_weight_decay)
         self.lam_tick = check_choice("lam_tick", lam_tick, LAM_TICKS)
         self.max_scope = check_choice("max_scope", max_scope, MAX_SCOPES)
-        super().__init__(params)
+        ReferenceOptimizer.__init__(self, params)
         self.epoch = 0
         for p, st in zip(self.params, self.state, strict=True):
             st["m"] = np.zeros_like(p)  # m_0 = 0
@@ -127,36 +139,21 @@ class AdaRemSReference(AdaRemReference):
     plain AdaRem. A tensor of norm 0 cannot be retracted and is left as is.
     """
 
-    def __init__(
+    DEFAULTS = AdaRemReference.DEFAULTS | {"radius": None, "sphere": None}
+
+    def _configure(
         self,
         params: Sequence[np.ndarray],
         *,
-        lr: float = 0.1,
-        beta: float = 0.9,
-        lam: float = 0.999,
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        decoupled_weight_decay: bool = True,
-        lam_tick: str = "step",
-        max_scope: str = "tensor",
-        radius: float | None = None,
-        sphere: bool | None = None,
+        radius: float | None,
+        sphere: bool | None,
+        **options: Any,
     ) -> None:
         if radius is not None:
             radius = check_real("radius", radius, low=0.0, low_open=True)
         self.radius = radius
         self.sphere = check_optional_bool("sphere", sphere)
-        super().__init__(
-            params,
-            lr=lr,
-            beta=beta,
-            lam=lam,
-            eps=eps,
-            weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            lam_tick=lam_tick,
-            max_scope=max_scope,
-        )
+        super()._configure(params, **options)
         for i, (p, st) in enumerate(zip(self.params, self.state, strict=True)):
             on_sphere = p.ndim >= 2 if self.sphere is None else self.sphere
             st["sphere"] = on_sphere

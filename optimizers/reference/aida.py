@@ -9,9 +9,11 @@ See docs/ALGORITHMS.md, "Aida, AidaGrad, LAida".
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
+from ._adam_type import adam_defaults
 from ._common import check_int, check_real, ema, inner, mean
 from .layerwise import _Paper004Optimizer
 
@@ -42,7 +44,28 @@ def mutual_projections(
     return m_k, g_k
 
 
-class AidaReference(_Paper004Optimizer):
+class _MutualProjections(_Paper004Optimizer):
+    """The options of the methods with K mutual projections (paper 004 eqs. 12-13):
+    ``K`` (2) and ξ, the denominators' safeguard; ``last`` adds the K-th pair."""
+
+    LAST_KEYS = ("g", "m", "m_proj", "g_proj", "v", "step_size")
+
+    DEFAULTS = {"K": 2, "xi": 1e-20} | adam_defaults(eps_mode="inside")
+
+    def _configure(
+        self,
+        params: Sequence[np.ndarray],
+        *,
+        K: int,
+        xi: float,
+        **options: Any,
+    ) -> None:
+        self.K = check_int("K", K, low=0)
+        self.xi = check_real("xi", xi, low=0.0)
+        super()._configure(params, **options)
+
+
+class AidaReference(_MutualProjections):
     """Aida, paper 004 Algorithm 3 (eqs. 12-14).
 
     ::
@@ -58,33 +81,6 @@ class AidaReference(_Paper004Optimizer):
     ξ = 0) identical to AdaBelief. ``last`` adds "m_proj" and "g_proj", the
     K-th pair; ``step_size`` is ``1/sqrt(ṽ)`` elementwise.
     """
-
-    LAST_KEYS = ("g", "m", "m_proj", "g_proj", "v", "step_size")
-
-    def __init__(
-        self,
-        params: Sequence[np.ndarray],
-        *,
-        K: int = 2,
-        xi: float = 1e-20,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        decoupled_weight_decay: bool = False,
-        eps_mode: str = "inside",
-    ) -> None:
-        self.K = check_int("K", K, low=0)
-        self.xi = check_real("xi", xi, low=0.0)
-        super().__init__(
-            params,
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-        )
 
     def _update_tensor(self, i, g):
         st = self.state[i]
@@ -114,28 +110,17 @@ class AidaGradReference(_Paper004Optimizer):
 
     LAST_KEYS = ("g", "m", "g_proj", "v", "step_size")
 
-    def __init__(
+    DEFAULTS = {"xi": 1e-20} | adam_defaults(eps_mode="inside")
+
+    def _configure(
         self,
         params: Sequence[np.ndarray],
         *,
-        xi: float = 1e-20,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        decoupled_weight_decay: bool = False,
-        eps_mode: str = "inside",
+        xi: float,
+        **options: Any,
     ) -> None:
         self.xi = check_real("xi", xi, low=0.0)
-        super().__init__(
-            params,
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-        )
+        super()._configure(params, **options)
 
     def _update_tensor(self, i, g):
         st = self.state[i]
@@ -150,7 +135,7 @@ class AidaGradReference(_Paper004Optimizer):
         self._record(i, m=m, g_proj=g_p, v=v, step_size=step_size)
 
 
-class LAidaReference(_Paper004Optimizer):
+class LAidaReference(_MutualProjections):
     """LAida, paper 004 Appendix A, Algorithm 5: Aida with one scalar v per layer.
 
     ::
@@ -162,33 +147,6 @@ class LAidaReference(_Paper004Optimizer):
 
     ``last["v"]`` and ``last["step_size"]`` are floats.
     """
-
-    LAST_KEYS = ("g", "m", "m_proj", "g_proj", "v", "step_size")
-
-    def __init__(
-        self,
-        params: Sequence[np.ndarray],
-        *,
-        K: int = 2,
-        xi: float = 1e-20,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        decoupled_weight_decay: bool = False,
-        eps_mode: str = "inside",
-    ) -> None:
-        self.K = check_int("K", K, low=0)
-        self.xi = check_real("xi", xi, low=0.0)
-        super().__init__(
-            params,
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-        )
 
     def _initial_v(self, p):
         return 0.0  # v_{l,0} ∈ ℝ

@@ -14,28 +14,19 @@ replaces ``1/sqrt(ṽ)``. See docs/ALGORITHMS.md, "Layerwise methods".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
+from ._adam_type import AdamTypeReference, adam_defaults
 from ._common import (
-    EPS_MODES,
-    ReferenceOptimizer,
     apply_weight_decay,
     bias_correction,
-    check_betas,
-    check_bool,
-    check_choice,
-    check_eps,
-    check_lr,
-    check_weight_decay,
     ema,
     mean,
     reciprocal_or_zero,
 )
 
 
-class _Paper004Optimizer(ReferenceOptimizer):
+class _Paper004Optimizer(AdamTypeReference):
     """Hyperparameters and the lines common to Algs. 1-5 of paper 004.
 
     ``_update_tensor(i, g)`` of each concrete class transcribes the lines of
@@ -43,31 +34,12 @@ class _Paper004Optimizer(ReferenceOptimizer):
     """
 
     LAST_KEYS = ("g", "m", "v", "step_size")
+    DEFAULTS = adam_defaults(eps_mode="inside")
+    """ε inside the EMA (eq. 8: "there is no need to introduce ε again")."""
 
-    def __init__(
-        self,
-        params: Sequence[np.ndarray],
-        lr: float,
-        betas: tuple[float, float],
-        eps: float,
-        weight_decay: float,
-        decoupled_weight_decay: bool,
-        eps_mode: str,
-    ) -> None:
-        self.lr = check_lr("lr", lr)
-        self.beta1, self.beta2 = check_betas(betas)
-        self.eps = check_eps(eps)
-        self.weight_decay = check_weight_decay(weight_decay)
-        self.decoupled_weight_decay = check_bool("decoupled_weight_decay", decoupled_weight_decay)
-        self.eps_mode = check_choice("eps_mode", eps_mode, EPS_MODES)
-        super().__init__(params)
-        for p, st in zip(self.params, self.state, strict=True):
-            st["m"] = np.zeros_like(p)  # m_0 = 0
-            st["v"] = self._initial_v(p)  # v_0 = 0
-
-    def _initial_v(self, p: np.ndarray) -> np.ndarray | float:
-        """Elementwise v_0 = 0; the layerwise (pre-processing) methods override."""
-        return np.zeros_like(p)
+    def _statistic(self, g: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """The tracked quantity: ``g_t²`` (Adam's); the AdaBelief variants override."""
+        return g**2
 
     def _step(self, grads, active):
         for i in active:
@@ -82,18 +54,6 @@ class _Paper004Optimizer(ReferenceOptimizer):
         raise NotImplementedError
 
     # -- lines shared by the algorithms ----------------------------------
-    @property
-    def _eps_inside(self) -> float:
-        return self.eps if self.eps_mode in ("inside", "both") else 0.0
-
-    @property
-    def _eps_outside(self) -> float:
-        return self.eps if self.eps_mode in ("outside", "both") else 0.0
-
-    def _second_moment(self, v_prev, q):
-        """``v_t = β2 v_{t-1} + (1-β2) q + ε`` (ε only when it is inside)."""
-        return ema(v_prev, q, self.beta2) + self._eps_inside
-
     def _step_sizes(self, v, t: int) -> np.ndarray:
         """Adaptive step sizes ``1/sqrt(ṽ_t)`` with ``ṽ_t = v_t/(1-β2^t)``
         (``1/(sqrt(ṽ_t)+ε)`` with ε outside); 0 where the root is 0."""
@@ -121,31 +81,6 @@ class AdamLReference(_Paper004Optimizer):
 
     ``last["step_size"]`` is the layer's γ_l (a float).
     """
-
-    def __init__(
-        self,
-        params: Sequence[np.ndarray],
-        *,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        decoupled_weight_decay: bool = False,
-        eps_mode: str = "inside",
-    ) -> None:
-        super().__init__(
-            params,
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-        )
-
-    def _statistic(self, g: np.ndarray, m: np.ndarray) -> np.ndarray:
-        """The tracked quantity: ``g_t²`` for AdamL."""
-        return g**2
 
     def _update_tensor(self, i, g):
         st = self.state[i]
@@ -183,33 +118,8 @@ class LAdamReference(_Paper004Optimizer):
     ``last["v"]`` and ``last["step_size"]`` (``1/sqrt(ṽ_l)``) are floats.
     """
 
-    def __init__(
-        self,
-        params: Sequence[np.ndarray],
-        *,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        decoupled_weight_decay: bool = False,
-        eps_mode: str = "inside",
-    ) -> None:
-        super().__init__(
-            params,
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            eps_mode=eps_mode,
-        )
-
     def _initial_v(self, p):
         return 0.0  # v_{l,0} = 0 ∈ ℝ
-
-    def _statistic(self, g: np.ndarray, m: np.ndarray) -> np.ndarray:
-        """The tracked quantity: ``g_t²`` for LAdam."""
-        return g**2
 
     def _update_tensor(self, i, g):
         st = self.state[i]

@@ -41,13 +41,17 @@ class AdaptiveStep(Unit):
         guard = not ctx.positive_in_every_dtype(eps)
         directions = []
         for state, (bc1, bc2) in zip(ctx.states, ctx.bias_corrections, strict=True):
-            m, v = state["exp_avg"], state["exp_avg_sq"]
             # Widened: a float16 v/(1-β2^t) overflows on the first step (v = 90, 1-β2 = 1e-3).
-            denominator = (widened(v) / bc2).sqrt_()
+            root = (widened(state["exp_avg_sq"]) / bc2).sqrt_()
             if eps_outside:
-                denominator.add_(eps)
-            directions.append(divide_where_positive(widened(m) / bc1, denominator, guard=guard))
+                root.add_(eps)
+            directions.append(self._direction(state["exp_avg"], root, bc1, guard))
         ctx.directions = directions
+
+    @staticmethod
+    def _direction(m: torch.Tensor, root: torch.Tensor, bc1: float, guard: bool) -> torch.Tensor:
+        """``m̂ / root`` elementwise, ``root = sqrt(v̂) [+ ε]``."""
+        return divide_where_positive(widened(m) / bc1, root, guard=guard)
 
     @staticmethod
     def _multi_tensor(ctx: GroupStep, eps_outside: float) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 from experiments.training.claims import STUDIES, fidelity, reading, study_verdict
 from experiments.training.protocols import Protocol
-from experiments.verdicts import FALSIFIED, ClaimResult
+from theory.verdicts import FALSIFIED, ClaimResult
 
 ROOT = Path(__file__).resolve().parent
 MANIFEST = "manifest.json"

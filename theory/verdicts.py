@@ -4,6 +4,10 @@ Each stage (invariants, theory, regret, training) writes ``<out>/<stage>.json``
 with the records it produced; the verification report merges those files. A
 record names the claim ID from ``../shared/CLAIMS.md``, the verdict, the
 evidence behind it and a shell command that reproduces it.
+
+It lives in ``theory``, the lowest layer that issues verdicts (``optimizers`` <
+``theory`` < ``invariants`` < ``experiments``), so that every stage imports it
+downwards (``tests/test_layers.py``).
 """
 
 from __future__ import annotations
