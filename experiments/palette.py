@@ -15,16 +15,7 @@ from functools import cache
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-from theory.verdicts import (
-    CONDITIONAL,
-    FALSIFIED,
-    HOLDS,
-    INCONCLUSIVE,
-    NEEDS_DATA,
-    NEEDS_GPU,
-    NOT_REPRODUCED,
-    SUPPORTED,
-)
+from theory import verdicts
 
 EXTRA_ARMS = {"OGD": "#000000", "AMSGrad": "#984ea3"}
 """Arms of the experiments that are not optimizers of the registry, with fixed colours
@@ -34,12 +25,12 @@ UNKNOWN = "#999999"
 """A label that names no known optimizer (e.g. the comparator in the iterate plots)."""
 
 VERDICT_COLORS = {
-    HOLDS: "#dff5df",
-    FALSIFIED: "#f9d6d5",
-    CONDITIONAL: "#fff1c9",
-    INCONCLUSIVE: "#e9e9f5",
-    NEEDS_GPU: "#e6f0fa",
-    NEEDS_DATA: "#e6f0fa",
+    verdicts.HOLDS: "#dff5df",
+    verdicts.FALSIFIED: "#f9d6d5",
+    verdicts.CONDITIONAL: "#fff1c9",
+    verdicts.INCONCLUSIVE: "#e9e9f5",
+    verdicts.NEEDS_GPU: "#e6f0fa",
+    verdicts.NEEDS_DATA: "#e6f0fa",
 }
 """Background of each verdict in the report (green holds, red falsified, amber conditional,
 the open verdicts in pale blue); a claim without a verdict is :data:`NO_VERDICT_COLOR`."""
@@ -47,9 +38,9 @@ the open verdicts in pale blue); a claim without a verdict is :data:`NO_VERDICT_
 NO_VERDICT_COLOR = "#f4b6b6"
 
 READING_COLORS = {
-    SUPPORTED: VERDICT_COLORS[HOLDS],
-    NOT_REPRODUCED: VERDICT_COLORS[FALSIFIED],
-    INCONCLUSIVE: VERDICT_COLORS[INCONCLUSIVE],
+    verdicts.SUPPORTED: VERDICT_COLORS[verdicts.HOLDS],
+    verdicts.NOT_REPRODUCED: VERDICT_COLORS[verdicts.FALSIFIED],
+    verdicts.INCONCLUSIVE: VERDICT_COLORS[verdicts.INCONCLUSIVE],
 }
 """What a rung of the evidence ladder reads at its scale, in the colour of the verdict it
 would be if that rung matched the claim's scope."""

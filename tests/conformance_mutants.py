@@ -600,38 +600,16 @@ OPEN_CHOICES: tuple[Mutant, ...] = (
 
 
 # -- added after the table: one more mutant ---------------------------------------------
-class NormOfMomentAdamNorm(torch.optim.Optimizer):
+class NormOfMomentAdamNorm(TextbookAdamNorm):
     """AdamNorm whose "gradient norm" is taken of the first moment m (as stored before this
     step's update) instead of the gradient g, everywhere the norm is used."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, gamma=0.95):
-        super().__init__(
-            params,
-            {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay, "gamma": gamma},
-        )
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        for group in self.param_groups:
-            beta1, beta2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = p.grad.add(p, alpha=group["weight_decay"])
-                state = self.state[p]
-                if not state:
-                    state.update(step=0, norm_avg=0.0, m=torch.zeros_like(p), v=torch.zeros_like(p))
-                state["step"] += 1
-                t = state["step"]
-                norm = float(state["m"].norm())  # the mistake: should be grad.norm()
-                gamma = group["gamma"]
-                state["norm_avg"] = gamma * state["norm_avg"] + (1 - gamma) * norm
-                s = grad * (state["norm_avg"] / norm) if 0.0 < norm < state["norm_avg"] else grad
-                state["m"].mul_(beta1).add_(s, alpha=1 - beta1)
-                state["v"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-                m_hat = state["m"] / (1 - beta1**t)
-                v_hat = state["v"] / (1 - beta2**t)
-                p.sub_(group["lr"] * m_hat / (v_hat.sqrt() + group["eps"]))
+    def corrected(self, grad, state):
+        norm = float(state["exp_avg"].norm())  # the mistake: should be grad.norm()
+        state["grad_norm_ema"] = self.gamma * state["grad_norm_ema"] + (1 - self.gamma) * norm
+        if 0.0 < norm < state["grad_norm_ema"]:
+            return grad * (state["grad_norm_ema"] / norm)
+        return grad
 
 
 MUTANTS = (*MUTANTS, Mutant(NormOfMomentAdamNorm, "AdamNorm", (_F64,), ("norm-from-first-moment",)))

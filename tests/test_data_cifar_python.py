@@ -70,27 +70,31 @@ def test_code_in_a_pickle_is_refused(tmp_path: Path) -> None:
         read_pickle(path)
 
 
-def test_wrong_data_shape(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("name", "batch", "message"),
+    [
+        (
+            "data_batch_2",
+            {b"labels": [0, 1], b"data": np.zeros((2, 1000), np.uint8)},
+            r"data_batch_2: 'data' must be a uint8 \(N, 3072\) array",
+        ),
+        (
+            "data_batch_5",
+            {b"labels": [0, 1, 2], b"data": np.zeros((2, 3072), np.uint8)},
+            "data_batch_5: 2 images but 'labels' has shape",
+        ),
+        (
+            "test_batch",
+            {b"labels": [0, 10], b"data": np.zeros((2, 3072), np.uint8)},
+            r"test_batch: labels must lie in \[0, 10\)",
+        ),
+    ],
+    ids=["wrong-data-shape", "label-count-mismatch", "label-out-of-range"],
+)
+def test_a_damaged_batch_is_named(tmp_path: Path, name: str, batch: dict, message: str) -> None:
     directory = write_fake_cifar_python(tmp_path, "cifar10")
-    batch = {b"labels": [0, 1], b"data": np.zeros((2, 1000), np.uint8)}
-    (directory / "data_batch_2").write_bytes(py2_pickle(batch))
-    with pytest.raises(DataError, match=r"data_batch_2: 'data' must be a uint8 \(N, 3072\) array"):
-        load_cifar_python(directory)
-
-
-def test_label_count_mismatch(tmp_path: Path) -> None:
-    directory = write_fake_cifar_python(tmp_path, "cifar10")
-    batch = {b"labels": [0, 1, 2], b"data": np.zeros((2, 3072), np.uint8)}
-    (directory / "data_batch_5").write_bytes(py2_pickle(batch))
-    with pytest.raises(DataError, match="data_batch_5: 2 images but 'labels' has shape"):
-        load_cifar_python(directory)
-
-
-def test_label_out_of_range(tmp_path: Path) -> None:
-    directory = write_fake_cifar_python(tmp_path, "cifar10")
-    batch = {b"labels": [0, 10], b"data": np.zeros((2, 3072), np.uint8)}
-    (directory / "test_batch").write_bytes(py2_pickle(batch))
-    with pytest.raises(DataError, match=r"test_batch: labels must lie in \[0, 10\)"):
+    (directory / name).write_bytes(py2_pickle(batch))
+    with pytest.raises(DataError, match=message):
         load_cifar_python(directory)
 
 

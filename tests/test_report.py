@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,10 +11,10 @@ from experiments.report.claim_list import load_claims, parse_claims_markdown
 from experiments.report.merge import PRECEDENCE, merge
 from experiments.report.render import write_report
 from experiments.report.stages import STAGES
+from tests.report_helpers import CHROMIUM, chromium, report_meta
 from theory.verdicts import VERDICTS, ClaimResult
 
 CLAIMS_FILE = Path(__file__).resolve().parents[2] / "shared" / "CLAIMS.md"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def test_claim_list_matches_claims_md() -> None:
@@ -93,15 +91,7 @@ def synthetic_report(tmp_path_factory) -> Path:
     ax.plot([0, 1], [1, 0])
     figure = out / "figure.png"
     fig.savefig(figure)
-    meta = {
-        "generated": "2026-01-01T00:00:00+00:00",
-        "environment": {"python": "3", "torch": "2", "cpus": 2, "device": "cpu"},
-        "mode": "test",
-        "command": "pytest",
-        "stages": [
-            {"name": "made-up", "claims": [], "seconds": 0.0, "reused": False, "error": None}
-        ],
-    }
+    meta = report_meta("pytest")
     write_report(out, rows, meta, [(figure, "a figure")], [])
     return out
 
@@ -129,27 +119,7 @@ def test_markdown_lists_every_claim(synthetic_report: Path) -> None:
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 def test_html_renders_tables_and_images_in_chromium(synthetic_report: Path) -> None:
     page = synthetic_report / "report.html"
-    result = subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={synthetic_report / 'chrome-profile'}",
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = chromium(page, synthetic_report / "chrome-profile", "--dump-dom")
     dom = result.stdout
     assert "<table>" in dom and dom.count("<tr>") > len(load_claims())
     assert 'data-images-ok="true"' in dom, result.stderr[-2000:]

@@ -17,21 +17,10 @@ from experiments.report.__main__ import main as report_main
 from experiments.report.commands import STARTUP_SECONDS, claim_commands, verdict_pattern
 from invariants import replay
 from invariants.results import load, merge, record, replay_command
+from tests.report_helpers import AN5_CASE
 from theory.verdicts import ClaimResult
 
 ROOT = Path(__file__).resolve().parents[1]
-
-AN5_CASE = {
-    "optimizer": "AdamNorm",
-    "shapes": [[]],
-    "params": [{"shape": [], "values": [0.345584192064786]}],
-    "grads": [
-        [{"shape": [], "values": [1.8789852661499484]}],
-        [{"shape": [], "values": [-0.18789852661499484]}],
-    ],
-    "hyper": {"lr": 0.001, "betas": [0.5, 0.0], "eps": 0.0, "gamma": 0.5, "weight_decay": 0.0},
-    "extra": {"plan": {"profile": "sudden_drop", "magnitude": "moderate", "mode": "gaussian"}},
-}
 
 
 def _an5_record() -> ClaimResult:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from dataclasses import asdict
 from pathlib import Path
 
@@ -16,21 +14,9 @@ from experiments.report import render
 from experiments.report.claim_list import load_claims
 from experiments.report.merge import merge
 from experiments.training.recorded import load_recorded
+from tests.report_helpers import AN5_CASE, CHROMIUM, chromium, report_meta
 from theory.verdicts import VERDICTS, ClaimResult
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-AN5_CASE = {
-    "optimizer": "AdamNorm",
-    "shapes": [[]],
-    "params": [{"shape": [], "values": [0.345584192064786]}],
-    "grads": [
-        [{"shape": [], "values": [1.8789852661499484]}],
-        [{"shape": [], "values": [-0.18789852661499484]}],
-    ],
-    "hyper": {"lr": 0.001, "betas": [0.5, 0.0], "eps": 0.0, "gamma": 0.5, "weight_decay": 0.0},
-    "extra": {"plan": {"profile": "sudden_drop", "magnitude": "moderate", "mode": "gaussian"}},
-}
 AN5_VIOLATIONS = [
     "step 2 (after the drop): |m_t| AdamNorm 0.187899 < Adam 0.375797",
     "step 2 (after the drop): |update| AdamNorm 1.33333 < Adam 2.66667",
@@ -170,15 +156,7 @@ def report(tmp_path_factory) -> Path:
             entry["evidence"]["scale_dependence"] = "the reduced study does not reproduce it"
         if entry["id"] == "AN-1":
             entry["evidence"]["caveats"] = special["AN-1"].evidence["caveats"]
-    meta = {
-        "generated": "2026-01-01T00:00:00+00:00",
-        "environment": {"python": "3", "torch": "2", "cpus": 2, "device": "cpu"},
-        "mode": "test",
-        "command": "python -m experiments.report --quick",
-        "stages": [
-            {"name": "made-up", "claims": [], "seconds": 3.0, "reused": False, "error": None}
-        ],
-    }
+    meta = report_meta("python -m experiments.report --quick", {"seconds": 3.0})
     rules = out / "verdict_rules.md"
     rules.write_text(RULES)
     original = render.VERDICT_RULES
@@ -267,34 +245,10 @@ def test_html_hides_raw_json_in_details_and_has_no_escapes(report: Path) -> None
     assert 'href="#AN-6"' in page and 'id="AN-6"' in page
 
 
-def _chromium(page: Path, profile: Path, *options: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            "--virtual-time-budget=5000",
-            *options,
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 def test_chromium_resolves_links_renders_tables_and_shows_no_escapes(report: Path) -> None:
     page = report / "report.html"
-    result = _chromium(page, report / "chrome-profile", "--dump-dom")
+    result = chromium(page, report / "chrome-profile", "--dump-dom")
     dom = result.stdout
     attributes = dict(
         re.findall(r'data-([a-z-]+)="([^"]*)"', dom[: dom.index(">", dom.index("<body")) + 1])
@@ -305,20 +259,14 @@ def test_chromium_resolves_links_renders_tables_and_shows_no_escapes(report: Pat
     assert int(attributes["tables-shown"]) > len(load_claims())
     assert attributes["raw-escapes"] == "0"
     shot = report / "first-screen.png"
-    _chromium(page, report / "chrome-profile", f"--screenshot={shot}", "--window-size=1280,1400")
+    chromium(page, report / "chrome-profile", f"--screenshot={shot}", "--window-size=1280,1400")
     assert shot.exists() and shot.stat().st_size > 10_000
 
 
 def test_a_claim_without_a_verdict_is_open_in_its_headline(tmp_path: Path) -> None:
     claims = load_claims()[:2]
     rows = merge(claims, {}, {"theory": "Traceback: boom"}, {claims[0].id: ["theory"]})
-    meta = {
-        "generated": "2026-01-01T00:00:00+00:00",
-        "environment": {"python": "3", "torch": "2", "cpus": 2, "device": "cpu"},
-        "mode": "test",
-        "command": "pytest",
-        "stages": [{"name": "theory", "claims": [], "seconds": 1.0, "reused": False, "error": "x"}],
-    }
+    meta = report_meta("pytest", {"name": "theory", "seconds": 1.0, "error": "x"})
     render.write_report(tmp_path, rows, meta, [], [])
     text = (tmp_path / "REPORT.md").read_text()
     head = text[text.index("## Headlines") : text.index("## Summary")]
