@@ -288,13 +288,13 @@ def plan(
     rate: Callable[[Protocol], float],
     budget_s: float,
 ) -> list[dict[str, Any]]:
-    """Each entry's runs in training order, each ``recorded`` (done before), ``planned``
-    (fits the budget) or ``over budget``; the first run that does not fit closes the plan."""
+    """Each entry's runs in training order (seed by seed), each ``recorded`` (done before),
+    ``planned`` (fits what is left of the budget) or ``over budget`` (a later campaign's)."""
     fingerprint = data.fingerprint()
     train_images, test_images = len(data.train_labels), len(data.test_labels)
     planned: list[dict[str, Any]] = []
     claimed: dict[str, str] = {}  # run key -> status given by an earlier entry
-    spent, full = 0.0, False
+    spent = 0.0
     for entry in entries:
         study, protocol = entry.study(), scale.protocol(entry)
         n = seeds[entry.name]
@@ -303,24 +303,27 @@ def plan(
             for arm in study.arms:
                 spec = arm.spec(protocol, seed, fingerprint)
                 shared = spec.key in claimed
+                images = 0
                 if shared:
                     status, seconds = claimed[spec.key], 0.0
                 elif done(spec):
                     status, seconds = "recorded", 0.0
-                elif full:  # the plan is closed: nothing further is measured or estimated
-                    status, seconds = "over budget", 0.0
                 else:
                     arm_protocol = _arm_protocol(arm, protocol)
+                    images = arm_protocol.epochs * min(
+                        train_images, arm_protocol.train_subset or train_images
+                    )
                     seconds = estimate_seconds(
                         arm_protocol, rate(arm_protocol), train_images, test_images
                     )
-                    full = full or spent + seconds > budget_s
-                    status = "over budget" if full else "planned"
+                    # First fit in priority order: a run too long for what is left waits for
+                    # a later campaign; a shorter run further down may still use the time.
+                    status = "planned" if spent + seconds <= budget_s else "over budget"
                     spent += seconds if status == "planned" else 0.0
                 claimed[spec.key] = status
                 runs.append(
                     {"arm": arm.label, "seed": seed, "key": spec.key, "status": status,
-                     "shared": shared, "estimated_s": round(seconds, 1)}
+                     "shared": shared, "estimated_s": round(seconds, 1), "images": images}
                 )  # fmt: skip
         planned.append(
             {
@@ -360,11 +363,20 @@ def describe_plan(
                 f"{minutes:.1f} min"
             )
         else:
+            left = [r for r in item["runs"] if r["status"] == "over budget"]
+            missing = sum(r["estimated_s"] for r in left)
             state = (
                 f"budget cannot afford it: {counts['planned']} of "
                 f"{counts['planned'] + counts['over budget']} runs ({minutes:.1f} min); "
-                "a later campaign adds the rest"
             )
+            if missing:
+                rate = sum(r["images"] for r in left) / budget_s
+                state += (
+                    f"the rest needs {missing / 60:.1f} min more here, or {rate:,.0f} training "
+                    "img/s in all to fit this budget (a later campaign adds it)"
+                )
+            else:
+                state += "its runs are the entries' above"
         arms = len(item["runs"]) // max(n or 1, 1)
         lines.append(
             f"  {item['entry']:<38} {n or '-':>3} seeds x {arms} arms, "
@@ -620,6 +632,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     budget_s = args.budget_min * 60
     planned = plan(args.entries, scale, data, seeds, done, rate, budget_s)
     planned_s = time.perf_counter() - started
+    for row in measured.values():
+        print(
+            f"measured {row['model']} (width {row['width']:g}), batch {row['batch_size']}, "
+            f"{row['optimizer']}: {row['images_per_second']:.0f} img/s on {args.device}",
+            flush=True,
+        )
     print(describe_plan(planned, table, budget_s - planned_s), flush=True)
     bundle = {
         "format": FORMAT,
