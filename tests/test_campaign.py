@@ -175,3 +175,30 @@ def test_add_refuses_a_file_that_is_not_a_bundle(tmp_path: Path) -> None:
     bad.write_bytes(gzip.compress(b'{"format": "other"}'))
     assert recorded.main(["add", str(bad), "--root", str(tmp_path)]) == 1
     assert list(tmp_path.iterdir()) == [bad]  # nothing written
+
+
+def test_an_interrupted_campaign_leaves_every_finished_epoch_in_the_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The device may go away at any moment: the bundle on disk already holds each epoch."""
+    from experiments.training import campaign
+
+    started: list[str] = []
+    real_train = campaign.train
+
+    def train_then_lose_the_device(spec, *args, **kwargs):
+        if len(started) == 2:
+            raise KeyboardInterrupt("the device went away")
+        started.append(spec.key)
+        return real_train(spec, *args, **kwargs)
+
+    monkeypatch.setattr(campaign, "train", train_then_lose_the_device)
+    argv = ["--budget-min", "1", "--only", "AN-9/vgg16/AdamNorm-Adam", *DRY_RUN]
+    argv += ["--out", str(tmp_path), "--recorded", str(tmp_path / "none")]
+    with pytest.raises(KeyboardInterrupt):
+        campaign.main(argv)
+    with gzip.open(tmp_path / BUNDLE, "rt") as fh:
+        bundle = json.load(fh)
+    assert [log["run"] for log in bundle["runs"]] == started
+    assert all(len(log["history"]) == 1 for log in bundle["runs"])
+    assert "finished" not in bundle
