@@ -26,6 +26,7 @@ from experiments.training.campaign import (
     seeds_needed,
     seeds_table,
 )
+from experiments.training.campaign import main as campaign_main
 from experiments.training.recorded import load_recorded
 from experiments.verdicts import ClaimResult
 
@@ -70,7 +71,9 @@ def _campaign(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
-def test_dry_run_plans_trains_bundles_adds_and_merges(tmp_path: Path) -> None:
+def test_dry_run_plans_trains_bundles_adds_and_merges(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     records_root = tmp_path / "recorded"
     records_root.mkdir()
     out = tmp_path / "out"
@@ -118,15 +121,15 @@ def test_dry_run_plans_trains_bundles_adds_and_merges(tmp_path: Path) -> None:
         assert "recorded campaign dry" in [step["source"] for step in row.ladder]
 
     # Campaigns add up: the next one finds every run recorded and trains nothing.
-    again = _campaign(*common, "--out", str(tmp_path / "again"), "--plan-only")
-    assert again.returncode == 0, again.stderr
+    assert campaign_main([*common, "--out", str(tmp_path / "again"), "--plan-only"]) == 0
+    again = capsys.readouterr().out
     recorded_keys = {log["run"] for log in bundle["runs"]}
     with gzip.open(tmp_path / "again" / BUNDLE, "rt") as fh:
         for item in json.load(fh)["plan"]:
             for run in item["runs"]:
                 assert (run["status"] == "recorded") == (run["key"] in recorded_keys)
     if len(recorded_keys) == 8:
-        assert "complete (all runs recorded or shared)" in again.stdout
+        assert "complete (all runs recorded or shared)" in again
 
 
 def _paper_record(tmp_path: Path, decided: str, part: bool) -> ClaimResult:

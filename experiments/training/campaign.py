@@ -179,7 +179,14 @@ def recorded_comparisons(*roots: Path) -> dict[str, list[dict[str, Any]]]:
             for record in payload.get("claims", []):
                 comparisons = record.get("evidence", {}).get("comparisons")
                 if comparisons:
-                    found[record["claim_id"]] = comparisons
+                    settings = record["evidence"].get("protocol_settings") or entry.get(
+                        "protocol", {}
+                    )
+                    where = f"{settings.get('model', '?')}@{settings.get('epochs', '?')}ep"
+                    found[record["claim_id"]] = [
+                        {**c, "recorded_in": folder.name, "recorded_model": where}
+                        for c in comparisons
+                    ]
     return found
 
 
@@ -209,7 +216,10 @@ def seeds_table(entries: Sequence[Entry], *roots: Path) -> list[SeedsNeed]:
             effect = entry.effect if entry.effect is not None else c["mean"]
             n = seeds_needed(effect, c["sd"])
             needs.append(n)
-            parts.append(f"{c['label']}: effect {effect:+.4g}, sd {c['sd']:.3g} (n={c['n']})")
+            parts.append(
+                f"{c['label']}: effect {effect:+.4g}, sd {c['sd']:.3g} (n={c['n']}, "
+                f"{c['recorded_model']}, {c['recorded_in']})"
+            )
         seeds = None if None in needs else max(needs)
         source = entry.effect_source or "effect = recorded mean"
         table.append(SeedsNeed(entry.name, seeds, f"{source}; " + "; ".join(parts)))
