@@ -169,8 +169,19 @@ def test_a_part_of_a_conjunction_can_falsify_but_not_hold(
     tmp_path: Path, decided: str, part: bool, verdict: str
 ) -> None:
     record = _paper_record(tmp_path, decided, part)
-    assert record.evidence["fidelity"]["matches_scope"]
+    assert record.evidence["fidelity"]["matches_scope"] == (verdict != "needs-gpu")
     assert record.verdict == verdict
+    claim = {c.id: c for c in load_claims()}["AN-9"]
+    (row,) = merge((claim,), {}, {}, {}, recorded={"campaign": [record]})
+    assert row.verdict == verdict
+
+
+def test_a_falsified_part_decides_over_a_part_that_holds(tmp_path: Path) -> None:
+    records = [_paper_record(tmp_path, d, part=True) for d in ("falsified", "holds")]
+    claim = {c.id: c for c in load_claims()}["AN-9"]
+    for order in (records, records[::-1]):
+        (row,) = merge((claim,), {}, {}, {}, recorded={"campaign": order})
+        assert row.verdict == "falsified"
 
 
 def test_add_refuses_a_file_that_is_not_a_bundle(tmp_path: Path) -> None:

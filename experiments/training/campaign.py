@@ -61,6 +61,7 @@ from experiments.training.claims import (
     Study,
     _superior_pairs,
     protocol_for,
+    study_verdict,
 )
 from experiments.training.loop import HISTORY, RunSpec, finished_record, read_history, train
 from experiments.training.protocols import PROTOCOLS, Protocol
@@ -530,8 +531,10 @@ def _entry_result(entry: Entry, item: dict[str, Any], logs: dict[str, Any], bund
             "model": protocol.model,
             "why": "one pair of a conjunction: it can falsify the claim, not make it hold",
         }
-        verdict = recorded.part_verdict(result.verdict, result.evidence, study.needs)
-        result = dataclasses.replace(result, verdict=verdict)
+        decided = result.evidence["decided_at_this_scale"]
+        match = recorded.part_fidelity(result.evidence["fidelity"], decided, result.evidence)
+        result.evidence["fidelity"] = match
+        result = dataclasses.replace(result, verdict=study_verdict(study, decided, match))
     return result
 
 

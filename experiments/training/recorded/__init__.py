@@ -20,7 +20,7 @@ therefore decides its claims as soon as its folder is here; nothing else changes
 
 A record whose evidence holds ``part_of_claim`` covers only some arms of its claim (a
 campaign's first pair of a conjunction such as AN-9): it can falsify the claim, never make
-it hold (:func:`part_verdict`). A campaign folder's ``runs.json.gz`` (every run's log) is
+it hold (:func:`part_fidelity`). A campaign folder's ``runs.json.gz`` (every run's log) is
 what a later campaign reads to skip runs already recorded (:func:`recorded_runs`).
 
     python -m experiments.training.recorded add campaign.json.gz [--name NAME] [--root DIR]
@@ -41,7 +41,7 @@ from typing import Any
 
 from experiments.training.claims import STUDIES, fidelity, reading, study_verdict
 from experiments.training.protocols import Protocol
-from experiments.verdicts import FALSIFIED, HOLDS, NEEDS_DATA, NEEDS_GPU, ClaimResult
+from experiments.verdicts import FALSIFIED, ClaimResult
 
 ROOT = Path(__file__).resolve().parent
 MANIFEST = "manifest.json"
@@ -101,9 +101,11 @@ def _reread(
             f"{path}: {claim_id} lacks its protocol, data size or decided_at_this_scale"
         )
     protocol = Protocol(**{**settings, "milestones": tuple(settings["milestones"])})
-    match = fidelity(study.paper, protocol, int(images), len(evidence["seeds"]))
     decided = evidence["decided_at_this_scale"]
-    verdict = part_verdict(study_verdict(study, decided, match), evidence, study.needs)
+    match = part_fidelity(
+        fidelity(study.paper, protocol, int(images), len(evidence["seeds"])), decided, evidence
+    )
+    verdict = study_verdict(study, decided, match)
     read = reading(decided, match)
     evidence.update(
         source=manifest["source"],
@@ -125,15 +127,17 @@ def _reread(
     return ClaimResult(claim_id, verdict, summary, record["reproduce"], evidence)
 
 
-def part_verdict(verdict: str, evidence: dict[str, Any], needs: str | None) -> str:
-    """The verdict of a record that may cover only part of its claim's arms.
+def part_fidelity(match: dict[str, Any], decided: str, evidence: dict[str, Any]) -> dict[str, Any]:
+    """The fidelity of a record that may cover only part of its claim's arms.
 
     The claims split this way are conjunctions ("each Norm variant improves on its base"):
-    one part falsified falsifies the claim, one part holding leaves the rest to test.
+    one part falsified at the claim's scope falsifies the claim, so it keeps its match; any
+    other result of a part leaves the rest of the claim to test, so the part does not match
+    the claim's scope (it is evidence in the ladder, below a study of the whole claim).
     """
-    if evidence.get("part_of_claim") and verdict == HOLDS:
-        return NEEDS_DATA if needs == "data" else NEEDS_GPU
-    return verdict
+    if evidence.get("part_of_claim") and decided != FALSIFIED and match["matches_scope"]:
+        return {**match, "matches_scope": False, "part_of_claim": True}
+    return match
 
 
 def recorded_runs(root: Path = ROOT) -> dict[str, dict[str, Any]]:
