@@ -1,16 +1,16 @@
 """One GPU campaign: measure, plan the papers' protocols into the budget, train, bundle.
 
-    python -m experiments.training.campaign --budget-min 11 --data-dir .data --device cuda \\
-        --out "$OUT" --runs .campaign-runs
+    python -m experiments.training.campaign --budget-min 9 --data-dir .data --device cuda \\
+        --out "$OUT" --runs /tmp/campaign-runs
 
 1. **Measure** (first seconds): a few timed training steps of each model the plan may use,
    at its paper batch size, with the slowest common arm (AdamNorm; ``throughput.py``'s steps).
 2. **Plan**: walk :data:`PRIORITY` (the order is data, not code) and give each entry the
    seeds its statistic needs (:func:`seeds_needed`, from the paired variances recorded under
    ``experiments/training/recorded/``), skipping every run already recorded there or finished
-   in ``--runs``; runs are taken seed by seed (all arms of seed 0, then seed 1, ...) while the
-   estimate fits the budget. The plan is printed before anything trains, with the entries the
-   budget cannot afford.
+   in ``--runs``; runs are taken seed by seed (all arms of seed 0, then seed 1, ...), first fit:
+   a run too long for what is left of the budget waits for a later campaign. The plan is
+   printed before anything trains, with what each unaffordable entry would need.
 3. **Train** the planned runs one after another (``loop.train``); each run streams its
    ``metrics.jsonl`` under ``--runs``, and after every finished epoch ``--out/campaign.json.gz``
    is rewritten atomically: the plan, command, environment, measured throughput and every
@@ -19,10 +19,20 @@
    turns the bundle into a folder under ``experiments/training/recorded/`` whose verdicts the
    report reads as evidence; the next campaign skips what it recorded and plans further.
 
-Carrying it to the device machine (only the working tree travels, 64 MiB): copy
-``../shared/data/cifar10-jpeg.npz`` into ``.data/`` (listed in ``.git/info/exclude``), name
-``.data`` in ``carry`` and pass ``--data-dir .data``; nothing is installed. ``--runs`` outside
-``$OUT`` keeps the checkpoints from crowding out the bundle (the device returns 8 files).
+Carrying it to the device machine (only the working tree travels, 64 MiB; the tree is ~4 MB
+and the data 56 MB): once, here, ``mkdir -p .data && cp ../shared/data/cifar10-jpeg.npz .data/
+&& echo /.data/ >> "$(git rev-parse --git-common-dir)/info/exclude"``; then the device call is
+``carry=[".data"]``, ``timeout_s=600`` and the command::
+
+    set -o pipefail; PYTHONUNBUFFERED=1 python -m experiments.training.campaign \\
+        --budget-min 9 --data-dir .data --device cuda --out "$OUT" --runs /tmp/campaign-runs \\
+        2>&1 | tee "$OUT/campaign.log"
+
+Nothing is installed (the device's own torch). One command may run 10 minutes, so the budget
+is 9; ``--runs`` outside ``$OUT`` keeps checkpoints from crowding out the bundle (the device
+returns at most 8 files) and, on a machine still warm, lets a second call resume the runs the
+first left unfinished. Back here: ``python -m experiments.training.recorded add
+<files_at>/campaign.json.gz`` and commit the new folder.
 
 The CPU dry run (``--dry-run-model small_cnn --dry-run-width 0.25 --dry-run-images 200``)
 runs the same plan with every entry's model replaced and one epoch; its records are the
@@ -607,6 +617,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ]
     if not args.entries:
         parser.error(f"--only {args.only}: no entry; known: {', '.join(e.name for e in PRIORITY)}")
+    if args.dry_run_images < 10 or args.dry_run_images % 10:
+        parser.error("--dry-run-images: a positive multiple of the 10 classes")
     if args.dry_run_model is None and args.data_dir is None:
         parser.error("the papers' protocols need the full CIFAR-10: pass --data-dir")
     return args
