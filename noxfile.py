@@ -203,6 +203,19 @@ def throughput(session: nox.Session) -> None:
     )
 
 
+@nox.session(name="gpu-campaign", python=PYTHON)
+def gpu_campaign(session: nox.Session) -> None:
+    """The GPU campaign (issue 18): measure, plan the papers' protocols into the budget,
+    train, and keep ``results/campaign/campaign.json.gz`` current after every epoch.
+
+    ``nox -s gpu-campaign -- --budget-min 11 --data-dir .data --device cuda``; record the
+    bundle with ``python -m experiments.training.recorded add results/campaign/campaign.json.gz``.
+    On the device machine (no network) run the module directly: see its docstring.
+    """
+    _install(session)
+    session.run("python", "-m", "experiments.training.campaign", *session.posargs)
+
+
 THIRD_PARTY = "invariants/conformance/third_party.json"
 
 

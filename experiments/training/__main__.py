@@ -39,6 +39,7 @@ from experiments.training.claims import (
     study_verdict,
 )
 from experiments.training.loop import RunFileError, diverged_at, train
+from experiments.training.protocols import Protocol
 from experiments.training.sweep import BackendUnavailable, check_backend, run_sweep
 from theory.verdicts import (
     FALSIFIED,
@@ -97,6 +98,33 @@ def run_study(
             records[arm.label].append(
                 train(spec, data, runs_dir, device=device, compile_model=compile_model)
             )
+    images = len(data.train_labels)
+    if protocol.train_subset is not None:  # the loop trains on this class-balanced prefix
+        images = min(images, protocol.train_subset)
+    return study_result(
+        study, scale, protocol, seeds, records, images, data.describe(),
+        time.perf_counter() - started,
+    )  # fmt: skip
+
+
+def study_result(
+    study: Study,
+    scale: str,
+    protocol: Protocol,
+    seeds: Sequence[int],
+    records: dict[str, list[dict[str, Any]]],
+    images: int,
+    data_description: str,
+    seconds: float,
+    command: str | None = None,
+) -> ClaimResult:
+    """The record of ``study`` from its finished runs (arm label -> one record per seed):
+    the decision, the fidelity of ``protocol`` on ``images`` training images, the verdict.
+
+    :func:`run_study` trains and calls this; a campaign recorded elsewhere calls it on the
+    run logs it brought back (``python -m experiments.training.recorded add``), so both
+    decide and compute fidelity the one way. ``command`` replaces the reproduce command.
+    """
     decided, comparisons, extra = study.decide(records)
     # A diverged run is a result of its arm, but it has no final metrics: the comparisons
     # that need them cannot decide the claim, whatever the other seeds say.
@@ -108,12 +136,9 @@ def run_study(
     ]
     if diverged:
         decided = INCONCLUSIVE
-    images = len(data.train_labels)
-    if protocol.train_subset is not None:  # the loop trains on this class-balanced prefix
-        images = min(images, protocol.train_subset)
     match = fidelity(study.paper, protocol, images, len(seeds))
     verdict = study_verdict(study, decided, match)
-    command = (
+    command = command or (
         f"python -m experiments.training --claims {study.claim_id} --scale {scale} "
         f"--seeds {len(seeds)}"
         + (f" --epochs {protocol.epochs}" if scale != "paper" else "")
@@ -135,12 +160,12 @@ def run_study(
         "protocol": protocol.describe(),
         "protocol_settings": dataclasses.asdict(protocol),
         "protocol_source": protocol.source,
-        "data": data.describe(),
+        "data": data_description,
         "seeds": list(seeds),
         "arms": [arm.label for arm in study.arms],
         "comparisons": [c.as_dict() for c in comparisons],
         "decided_at_this_scale": decided,
-        "seconds": round(time.perf_counter() - started, 1),
+        "seconds": round(seconds, 1),
         **extra,
     }
     if diverged:

@@ -17,11 +17,25 @@ Each record of each listed file is re-read with the current paper settings: its 
 and its verdict from the result it computed (``decided_at_this_scale``) by the one rule of
 :func:`experiments.training.claims.study_verdict`. A campaign at the papers' protocols
 therefore decides its claims as soon as its folder is here; nothing else changes.
+
+A record whose evidence holds ``part_of_claim`` covers only some arms of its claim (a
+campaign's first pair of a conjunction such as AN-9): it can falsify the claim, never make
+it hold (:func:`part_fidelity`). A campaign folder's ``runs.json.gz`` (every run's log) is
+what a later campaign reads to skip runs already recorded (:func:`recorded_runs`).
+
+    python -m experiments.training.recorded add campaign.json.gz [--name NAME] [--root DIR]
+
+turns the bundle a GPU campaign (``python -m experiments.training.campaign``) brought back
+into a new folder here (see :func:`experiments.training.campaign.add`).
 """
 
 from __future__ import annotations
 
+import argparse
+import gzip
 import json
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +45,8 @@ from theory.verdicts import FALSIFIED, ClaimResult
 
 ROOT = Path(__file__).resolve().parent
 MANIFEST = "manifest.json"
+RUNS = "runs.json.gz"
+"""Every run's per-epoch log (a list of ``history.json`` records), gzip-compressed JSON."""
 
 
 class RecordError(ValueError):
@@ -85,8 +101,10 @@ def _reread(
             f"{path}: {claim_id} lacks its protocol, data size or decided_at_this_scale"
         )
     protocol = Protocol(**{**settings, "milestones": tuple(settings["milestones"])})
-    match = fidelity(study.paper, protocol, int(images), len(evidence["seeds"]))
     decided = evidence["decided_at_this_scale"]
+    match = part_fidelity(
+        fidelity(study.paper, protocol, int(images), len(evidence["seeds"])), decided, evidence
+    )
     verdict = study_verdict(study, decided, match)
     read = reading(decided, match)
     evidence.update(
@@ -107,3 +125,56 @@ def _reread(
         evidence.pop("counterexample", None)
     summary = f"[{manifest['source']}: {read}] " + record["summary"].split("] ", 1)[-1]
     return ClaimResult(claim_id, verdict, summary, record["reproduce"], evidence)
+
+
+def part_fidelity(match: dict[str, Any], decided: str, evidence: dict[str, Any]) -> dict[str, Any]:
+    """The fidelity of a record that may cover only part of its claim's arms.
+
+    The claims split this way are conjunctions ("each Norm variant improves on its base"):
+    one part falsified at the claim's scope falsifies the claim, so it keeps its match; any
+    other result of a part leaves the rest of the claim to test, so the part does not match
+    the claim's scope (it is evidence in the ladder, below a study of the whole claim).
+    """
+    if evidence.get("part_of_claim") and decided != FALSIFIED and match["matches_scope"]:
+        return {**match, "matches_scope": False, "part_of_claim": True}
+    return match
+
+
+def recorded_runs(root: Path = ROOT) -> dict[str, dict[str, Any]]:
+    """Every run log recorded under ``root`` (each campaign's ``runs.json.gz``), by run key."""
+    runs: dict[str, dict[str, Any]] = {}
+    for folder in campaigns(root):
+        path = folder / RUNS
+        if not path.exists():
+            continue
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                logs = json.load(fh)
+        except (OSError, ValueError, EOFError) as error:
+            raise RecordError(f"{path}: unreadable run logs ({error})") from error
+        if not isinstance(logs, list):
+            raise RecordError(f"{path}: expected a list of run logs")
+        for log in logs:
+            if isinstance(log, dict) and "run" in log:
+                runs[log["run"]] = log
+    return runs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``add BUNDLE [--name NAME] [--root DIR]``: record a campaign's bundle as a new folder."""
+    from experiments.training.campaign import CampaignError, add
+
+    parser = argparse.ArgumentParser(prog="python -m experiments.training.recorded")
+    commands = parser.add_subparsers(dest="command", required=True)
+    adding = commands.add_parser("add", help="record a campaign bundle (campaign.json.gz)")
+    adding.add_argument("bundle", type=Path)
+    adding.add_argument("--name", default=None, help="folder name (default: from the bundle)")
+    adding.add_argument("--root", type=Path, default=ROOT, help="where recorded campaigns live")
+    args = parser.parse_args(argv)
+    try:
+        folder = add(args.bundle, name=args.name, root=args.root)
+    except (CampaignError, RecordError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"recorded {folder}")
+    return 0
