@@ -28,7 +28,7 @@ from experiments.training.campaign import (
 )
 from experiments.training.campaign import main as campaign_main
 from experiments.training.recorded import load_recorded
-from experiments.verdicts import ClaimResult
+from theory.verdicts import ClaimResult
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRIES = "AN-9/vgg16/AdamNorm-Adam,AN-14/vgg16"  # AN-14 shares AN-9's runs

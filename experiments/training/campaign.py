@@ -75,7 +75,7 @@ from experiments.training.claims import (
 )
 from experiments.training.loop import HISTORY, RunSpec, finished_record, read_history, train
 from experiments.training.protocols import PROTOCOLS, Protocol
-from experiments.verdicts import write_results, write_text_atomically
+from theory.verdicts import write_results, write_text_atomically
 
 BUNDLE = "campaign.json.gz"
 FORMAT = "optverify-campaign/1"
