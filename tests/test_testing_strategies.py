@@ -75,6 +75,7 @@ def test_hyperparameters_are_accepted_by_the_torch_class_and_the_reference(metho
         optimizer.step()
         reference = reference_trajectory(method, [np.zeros((3, 2))], [[np.ones((3, 2))]], **hyper)
         assert reference[0][0].shape == (3, 2)
+        assert np.isfinite(reference[0][0]).all() and torch.isfinite(param).all()
 
     accepted()
 
@@ -90,6 +91,13 @@ def test_only_and_fixed_select_and_pin_options():
         ots.hyperparameters("Adam", only=("gamma",))
     with pytest.raises(ValueError, match="unknown method"):
         ots.hyperparameters("NotAMethod")
+
+
+def test_gradient_sequences_refuse_unknown_names():
+    with pytest.raises(ValueError, match="profiles must be"):
+        ots.gradient_sequences(((2,),), profiles=("cliff",))
+    with pytest.raises(ValueError, match="kinds must be"):
+        ots.parameter_shapes(kinds=("tensor",))
 
 
 def test_reference_trajectory_refuses_bad_input():

@@ -41,7 +41,7 @@ Compare the trajectory of your optimizer with
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -90,18 +90,15 @@ def parameter_shapes(
     return suite.layer_shapes(tuple(kinds), min_layers, max_layers)
 
 
-@cache
-@st.composite
 def gradient_sequences(
-    draw: st.DrawFn,
-    shapes: tuple[Shape, ...],
+    shapes: Sequence[Shape],
     min_steps: int = 1,
     max_steps: int = 12,
     profiles: tuple[str, ...] = PROFILES,
     magnitudes: tuple[str, ...] = MAGNITUDES,
     modes: tuple[str, ...] = MODES,
     zeros: bool = True,
-) -> Gradients:
+) -> st.SearchStrategy[Gradients]:
     """Gradients for a parameter set of ``shapes``: one tuple of float64 arrays per step.
 
     ``profiles`` is the norm over time (``"steady"``, ``"decaying"``, ``"sudden_drop"``:
@@ -112,8 +109,32 @@ def gradient_sequences(
     step, ``"one_coordinate"``). With ``zeros``, some steps are exactly zero and one
     coordinate per tensor may stay zero throughout.
     """
-    plan = draw(gradient_plans(min_steps, max_steps, profiles, magnitudes, modes, zeros))
-    return suite.realize(plan, tuple(shapes))
+    layer_set = tuple(tuple(int(n) for n in shape) for shape in shapes)
+    plans = _plans(min_steps, max_steps, profiles, magnitudes, modes, zeros)
+    return plans.map(lambda plan: suite.realize(plan, layer_set))
+
+
+def _plans(
+    min_steps: int,
+    max_steps: int,
+    profiles: Sequence[str],
+    magnitudes: Sequence[str],
+    modes: Sequence[str],
+    zeros: bool,
+) -> st.SearchStrategy[GradientPlan]:
+    """The suite's gradient plans, after a clear error for a name it does not know."""
+    for label, given, known in (
+        ("profiles", profiles, PROFILES),
+        ("magnitudes", magnitudes, MAGNITUDES),
+        ("modes", modes, MODES),
+    ):
+        if not given or set(given) - set(known):
+            raise ValueError(f"{label} must be a non-empty subset of {known}, got {given}")
+    if not 1 <= min_steps <= max_steps:
+        raise ValueError(f"need 1 <= min_steps <= max_steps, got {min_steps}, {max_steps}")
+    return gradient_plans(
+        min_steps, max_steps, tuple(profiles), tuple(magnitudes), tuple(modes), zeros
+    )
 
 
 @st.composite
@@ -131,7 +152,7 @@ def params_and_gradients(
     from ``shapes`` (default :func:`parameter_shapes`) and a :func:`gradient_sequences`
     for them (the other arguments are its)."""
     layer_set = draw(shapes if shapes is not None else parameter_shapes())
-    plan = draw(gradient_plans(min_steps, max_steps, profiles, magnitudes, modes, zeros))
+    plan = draw(_plans(min_steps, max_steps, profiles, magnitudes, modes, zeros))
     return suite.initial_params(layer_set, seed=plan.seed + 1), suite.realize(plan, layer_set)
 
 
