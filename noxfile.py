@@ -193,14 +193,8 @@ def throughput(session: nox.Session) -> None:
     --optimizers Adam,AdamNorm --peak-tflops 990`` on a GPU.
     """
     _install(session)
-    session.run(
-        "python",
-        "-m",
-        "experiments.training.throughput",
-        "--out",
-        "results/throughput.json",
-        *session.posargs,
-    )
+    out = "results/throughput.json"
+    session.run("python", "-m", "experiments.training.throughput", "--out", out, *session.posargs)
 
 
 @nox.session(name="gpu-campaign", python=PYTHON)

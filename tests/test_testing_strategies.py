@@ -29,7 +29,7 @@ def test_parameter_shapes_have_the_kinds_asked_for(shapes):
 @given(st.data())
 def test_gradient_sequences_are_finite_and_shaped_like_the_parameters(data):
     shapes = data.draw(ots.parameter_shapes())
-    gradients = data.draw(ots.gradient_sequences(shapes, min_steps=3, max_steps=6))
+    gradients = data.draw(ots.gradient_sequences(shapes, steps=(3, 6)))
     assert 3 <= len(gradients) <= 6
     for step in gradients:
         assert [g.shape for g in step] == list(shapes)
@@ -40,12 +40,14 @@ def test_gradient_sequences_are_finite_and_shaped_like_the_parameters(data):
 @given(st.data())
 def test_a_sudden_drop_drops_and_alternating_signs_flip(data):
     shapes = ((4,),)
-    drop = data.draw(ots.gradient_sequences(shapes, 4, 6, ("sudden_drop",), ("moderate",)))
+    drop = data.draw(
+        ots.gradient_sequences(shapes, (4, 6), ("sudden_drop",), ("moderate",), zeros=False)
+    )
     norms = [float(np.linalg.norm(step[0])) for step in drop]
     nonzero = [n for n in norms if n > 0]
     assert max(nonzero) / min(nonzero) >= 10.0 * 0.999  # DROP_FACTOR's low end
     flips = data.draw(
-        ots.gradient_sequences(shapes, 3, 5, ("steady",), ("moderate",), ("alternating",), False)
+        ots.gradient_sequences(shapes, (3, 5), ("steady",), ("moderate",), ("alternating",), False)
     )
     directions = [step[0] / np.linalg.norm(step[0]) for step in flips]
     for before, after in itertools.pairwise(directions):
@@ -53,7 +55,7 @@ def test_a_sudden_drop_drops_and_alternating_signs_flip(data):
 
 
 @FEW
-@given(ots.params_and_gradients(min_steps=2, max_steps=4))
+@given(ots.params_and_gradients(steps=(2, 4)))
 def test_params_and_gradients_are_aligned(case):
     params, gradients = case
     assert all(np.isfinite(p).all() for p in params)
@@ -143,7 +145,7 @@ def follows_the_paper(optimizer_class, case, hyper) -> None:
 
 
 EXAMPLE = settings(max_examples=10, deadline=None, database=None)
-CASES = ots.params_and_gradients(max_steps=6)
+CASES = ots.params_and_gradients(steps=(1, 6))
 ADAM = ots.hyperparameters("Adam", only=("lr", "betas", "weight_decay"))
 
 

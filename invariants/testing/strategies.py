@@ -40,6 +40,7 @@ Compare the trajectory of your optimizer with
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Collection, Mapping, Sequence
 from functools import cache
@@ -92,14 +93,14 @@ def parameter_shapes(
 
 def gradient_sequences(
     shapes: Sequence[Shape],
-    min_steps: int = 1,
-    max_steps: int = 12,
+    steps: tuple[int, int] = (1, 12),
     profiles: tuple[str, ...] = PROFILES,
     magnitudes: tuple[str, ...] = MAGNITUDES,
     modes: tuple[str, ...] = MODES,
     zeros: bool = True,
 ) -> st.SearchStrategy[Gradients]:
-    """Gradients for a parameter set of ``shapes``: one tuple of float64 arrays per step.
+    """Gradients for a parameter set of ``shapes``: one tuple of float64 arrays per step,
+    between ``steps[0]`` and ``steps[1]`` steps.
 
     ``profiles`` is the norm over time (``"steady"``, ``"decaying"``, ``"sudden_drop"``:
     divided by 10..1e4 at one step, ``"burst"``: multiplied by 10..1e3 at one or two
@@ -110,13 +111,20 @@ def gradient_sequences(
     coordinate per tensor may stay zero throughout.
     """
     layer_set = tuple(tuple(int(n) for n in shape) for shape in shapes)
-    plans = _plans(min_steps, max_steps, profiles, magnitudes, modes, zeros)
+    plans = _plans(steps, profiles, magnitudes, modes, zeros)
     return plans.map(lambda plan: suite.realize(plan, layer_set))
 
 
+_SEQUENCE_DEFAULTS = tuple(
+    (name, parameter.default)
+    for name, parameter in inspect.signature(gradient_sequences).parameters.items()
+    if name != "shapes"
+)
+"""The options of :func:`gradient_sequences` with their defaults, read off its signature."""
+
+
 def _plans(
-    min_steps: int,
-    max_steps: int,
+    steps: tuple[int, int],
     profiles: Sequence[str],
     magnitudes: Sequence[str],
     modes: Sequence[str],
@@ -130,8 +138,9 @@ def _plans(
     ):
         if not given or set(given) - set(known):
             raise ValueError(f"{label} must be a non-empty subset of {known}, got {given}")
+    min_steps, max_steps = steps
     if not 1 <= min_steps <= max_steps:
-        raise ValueError(f"need 1 <= min_steps <= max_steps, got {min_steps}, {max_steps}")
+        raise ValueError(f"steps must be (low, high) with 1 <= low <= high, got {steps}")
     return gradient_plans(
         min_steps, max_steps, tuple(profiles), tuple(magnitudes), tuple(modes), zeros
     )
@@ -141,18 +150,18 @@ def _plans(
 def params_and_gradients(
     draw: st.DrawFn,
     shapes: st.SearchStrategy[tuple[Shape, ...]] | None = None,
-    min_steps: int = 1,
-    max_steps: int = 12,
-    profiles: tuple[str, ...] = PROFILES,
-    magnitudes: tuple[str, ...] = MAGNITUDES,
-    modes: tuple[str, ...] = MODES,
-    zeros: bool = True,
+    **sequence_options: Any,
 ) -> tuple[tuple[np.ndarray, ...], Gradients]:
     """``(params, gradients)``: standard-normal float64 initial parameters of shapes drawn
     from ``shapes`` (default :func:`parameter_shapes`) and a :func:`gradient_sequences`
-    for them (the other arguments are its)."""
+    for them; ``sequence_options`` are its keyword arguments (``steps``, ``profiles``,
+    ``magnitudes``, ``modes``, ``zeros``)."""
     layer_set = draw(shapes if shapes is not None else parameter_shapes())
-    plan = draw(_plans(min_steps, max_steps, profiles, magnitudes, modes, zeros))
+    options = {**dict(_SEQUENCE_DEFAULTS), **sequence_options}
+    unknown = set(options) - set(dict(_SEQUENCE_DEFAULTS))
+    if unknown:
+        raise TypeError(f"unknown gradient_sequences options {sorted(unknown)}")
+    plan = draw(_plans(**options))
     return suite.initial_params(layer_set, seed=plan.seed + 1), suite.realize(plan, layer_set)
 
 
