@@ -23,8 +23,10 @@ ONLY_BASE_DEPENDENCIES = r"""
 import importlib, importlib.abc, importlib.metadata as md, json, re, sys
 from packaging.requirements import Requirement
 
-base, scripts = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-allowed, todo = set(), [Requirement(r).name for r in base]
+base, scripts, project = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
+# The project itself (installed as a distribution in nox's venv, or run from the source
+# tree) and what it requires without extras: exactly what `pip install .` brings.
+allowed, todo = set(), [project, *(Requirement(r).name for r in base)]
 while todo:
     name = re.sub(r"[-_.]+", "-", todo.pop()).lower()
     if name in allowed:
@@ -69,7 +71,14 @@ def test_every_console_script_starts_on_the_base_dependencies() -> None:
     scripts = PYPROJECT["project"]["scripts"]
     base = PYPROJECT["project"]["dependencies"]
     result = subprocess.run(
-        [sys.executable, "-c", ONLY_BASE_DEPENDENCIES, json.dumps(base), json.dumps(scripts)],
+        [
+            sys.executable,
+            "-c",
+            ONLY_BASE_DEPENDENCIES,
+            json.dumps(base),
+            json.dumps(scripts),
+            PYPROJECT["project"]["name"],
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
