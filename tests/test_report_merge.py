@@ -93,6 +93,10 @@ def test_two_proxies_disagreeing_leave_the_claim_needing_a_gpu() -> None:
     assert row.scale_dependence and row.scale_dependence.index(
         "shortened"
     ) < row.scale_dependence.index("reduced")
+    # Neither proxy matches the scope: the line must not say that the top one decides.
+    assert row.scale_dependence.endswith(
+        "is below the claim's scope, so the verdict stays needs-gpu"
+    )
 
 
 def test_a_proxy_alone_never_holds_or_falsifies_a_claim_about_the_papers_training() -> None:

@@ -154,10 +154,15 @@ def _scale_dependence(ladder: list[dict[str, Any]]) -> str | None:
         return None
     top = ladder[-1]
     said = "; ".join(f"{r['reading']} at {r['source']} ({r['scale']})" for r in reversed(ladder))
-    return (
-        f"the studies disagree across scales: {said}; "
-        f"the highest fidelity ({top['source']}) decides"
-    )
+    if top["fidelity"].get("matches_scope", True):
+        outcome = f"the highest fidelity ({top['source']}) decides"
+    else:
+        # The top rung leads the ladder but is below the claim's scope: it cannot decide.
+        outcome = (
+            f"the highest fidelity ({top['source']}) is below the claim's scope, "
+            f"so the verdict stays {top['verdict']}"
+        )
+    return f"the studies disagree across scales: {said}; {outcome}"
 
 
 def _at_papers_scale(part: dict[str, Any]) -> bool:
