@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from optimizers.arguments import int_at_least
 from optimizers.registry import REGISTRY
 
 DEFAULT_SHAPES: tuple[tuple[int, ...], ...] = ((), (7,), (5, 3), (4, 3, 3, 3), (1,), (1, 1))
@@ -143,8 +144,12 @@ def check(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=200, help="steps per run (default 200)")
-    parser.add_argument("--seeds", type=int, default=3, help="independent runs per optimizer")
+    parser.add_argument(
+        "--steps", type=int_at_least(1), default=200, help="steps per run (default 200)"
+    )
+    parser.add_argument(
+        "--seeds", type=int_at_least(1), default=3, help="independent runs per optimizer"
+    )
     parser.add_argument("--only", default="", help="comma-separated optimizer names")
     args = parser.parse_args(argv)
     names = [n for n in args.only.split(",") if n] or list(REGISTRY)

@@ -111,8 +111,18 @@ def test_theory_usage_errors_exit_2(tmp_path, bad) -> None:
     assert not list(tmp_path.iterdir())
 
 
+def test_report_refuses_an_out_that_is_a_file(tmp_path) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder")
+    for out in (taken, taken / "report"):
+        assert exit_status(report_main, ["--out", str(out)]) == USAGE
+    assert taken.read_text() == "not a folder"
+
+
 def test_agreement_exits_0_1_2_as_documented(monkeypatch) -> None:
     assert exit_status(agreement.main, ["--only", "Nope"]) == USAGE
+    for bad in (["--seeds", "0"], ["--steps", "0"], ["--steps", "many"]):
+        assert exit_status(agreement.main, bad) == USAGE
     tiny = ["--only", "Adam,AdamNorm", "--steps", "3", "--seeds", "1"]
     assert exit_status(agreement.main, tiny) == 0
     monkeypatch.setattr(agreement, "TOLERANCE", -1.0)  # every optimizer now "diverges"

@@ -27,13 +27,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from experiments.arguments import int_at_least
 from experiments.regret import store
 from experiments.regret.claims import CLAIMS, VERDICTS
 from experiments.regret.config import PROBLEMS, Size, make_arms
 from experiments.regret.plots import plot_problem
 from experiments.regret.runner import run_problem
 from experiments.regret.summary import summarise
+from optimizers.arguments import int_at_least
 from theory.verdicts import write_results
 
 STAGE = "regret"

@@ -48,6 +48,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     unknown = sorted(set(wanted) - known)
     if unknown:
         parser.error(f"unknown claim ID(s) {', '.join(unknown)}; see ../shared/CLAIMS.md")
+    blocking = [p for p in (args.out, *args.out.parents) if p.exists() and not p.is_dir()]
+    if blocking:
+        parser.error(f"--out {args.out}: {blocking[0]} is a file, not a folder")
     args.wanted = wanted or None
     args.mode = "quick" if args.quick else "full" if args.full else "default"
     if args.gpu:

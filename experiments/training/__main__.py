@@ -28,7 +28,6 @@ from typing import Any
 
 import torch
 
-from experiments.arguments import int_at_least
 from experiments.data import DataError, load_dataset
 from experiments.training.claims import (
     STUDIES,
@@ -41,6 +40,7 @@ from experiments.training.claims import (
 from experiments.training.loop import RunFileError, diverged_at, train
 from experiments.training.protocols import Protocol
 from experiments.training.sweep import BackendUnavailable, check_backend, run_sweep
+from optimizers.arguments import int_at_least
 from theory.verdicts import (
     FALSIFIED,
     INCONCLUSIVE,

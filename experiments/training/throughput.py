@@ -39,6 +39,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from experiments.models.registry import build_model
 from experiments.training.ensemble import ModelStack
+from optimizers.arguments import float_above, int_at_least
 from optimizers.registry import REGISTRY
 from theory.verdicts import write_text_atomically
 
@@ -182,22 +183,8 @@ def markdown(rows: Sequence[dict[str, Any]], spec: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
 def _run_counts(text: str) -> list[int]:
-    return [_positive_int(part) for part in text.split(",") if part]
+    return [int_at_least(1)(part) for part in text.split(",") if part]
 
 
 def _optimizer_names(text: str) -> list[str]:
@@ -213,15 +200,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="python -m experiments.training.throughput", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--model", default="small_cnn")
-    parser.add_argument("--width", type=_positive_float, default=0.5)
-    parser.add_argument("--batch", type=_positive_int, default=128)
+    parser.add_argument("--width", type=float_above(0.0), default=0.5)
+    parser.add_argument("--batch", type=int_at_least(1), default=128)
     parser.add_argument("--runs", type=_run_counts, default=[1, 3], help="e.g. 1,3,8")
     parser.add_argument("--optimizers", type=_optimizer_names, default=["Adam", "AdamNorm"])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--steps", type=_positive_int, default=5, help="timed steps per row")
-    parser.add_argument("--warmup", type=_positive_int, default=2)
+    parser.add_argument("--steps", type=int_at_least(1), default=5, help="timed steps per row")
+    parser.add_argument("--warmup", type=int_at_least(1), default=2)
     parser.add_argument(
-        "--peak-tflops", type=_positive_float, default=None, help="the device's peak, for MFU"
+        "--peak-tflops", type=float_above(0.0), default=None, help="the device's peak, for MFU"
     )
     parser.add_argument("--out", type=Path, default=None, help="JSON file (and .md beside it)")
     args = parser.parse_args(argv)
