@@ -10,35 +10,30 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from typing import Any
 
 
 def int_at_least(low: int) -> Callable[[str], int]:
     """An argparse ``type``: an integer no smaller than ``low``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-        return value
-
-    parse.__name__ = f"integer >= {low}"  # argparse names the type in its messages
-    return parse
+    return _bounded(int, "an integer", low, strict=False)
 
 
 def float_above(low: float) -> Callable[[str], float]:
     """An argparse ``type``: a finite number strictly greater than ``low``."""
+    return _bounded(float, "a number", low, strict=True)
 
-    def parse(text: str) -> float:
+
+def _bounded(kind: Callable[[str], Any], noun: str, low: float, *, strict: bool) -> Any:
+    relation = "a finite number above" if strict else "at least"
+
+    def parse(text: str) -> Any:
         try:
-            value = float(text)
+            value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not math.isfinite(value) or value <= low:
-            raise argparse.ArgumentTypeError(f"must be a finite number above {low:g}, got {text}")
+            raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
+        if not math.isfinite(value) or value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"must be {relation} {low:g}, got {text}")
         return value
 
-    parse.__name__ = f"number > {low:g}"
+    parse.__name__ = f"{noun} {'>' if strict else '>='} {low:g}"  # argparse names the type
     return parse
