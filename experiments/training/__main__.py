@@ -89,10 +89,11 @@ def run_study(
     protocol = protocol_for(study, protocol_scale)
     records: dict[str, list[dict[str, Any]]] = {}
     started = time.perf_counter()
+    fingerprint = data.fingerprint()
     for arm in study.arms:
         records[arm.label] = []
         for seed in seeds:
-            spec = arm.spec(protocol, seed, data.fingerprint())
+            spec = arm.spec(protocol, seed, fingerprint)
             if not quiet:
                 print(f"  [{study.claim_id}] {arm.label}, seed {seed}", flush=True)
             records[arm.label].append(

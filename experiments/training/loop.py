@@ -336,10 +336,11 @@ def train(
     compilation switched on or off. It is not part of ``spec.key``: compiling changes the
     speed, not the run.
     """
-    if spec.data != data.fingerprint():
+    given = data.fingerprint()
+    if spec.data != given:
         raise ValueError(
             f"{spec.key} is a run on data {spec.data}, but was given {data.describe()} "
-            f"(fingerprint {data.fingerprint()})"
+            f"(fingerprint {given})"
         )
     device = torch.device(device)
     protocol = spec.protocol
