@@ -7,7 +7,6 @@ line style)."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import shutil
 from collections import defaultdict
@@ -21,14 +20,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from experiments import palette
-from experiments.training.recorded import campaigns, load_campaign
+from experiments.training.recorded import campaign_runs, campaigns, load_campaign
 
 Figure = tuple[Path, str]
 """A drawn figure and its caption."""
-
-CAMPAIGN_RUNS = "runs.json.gz"
-"""The per-run training logs a recorded campaign keeps beside its manifest (gzip JSON, the
-``history.json`` of each run), drawn like this run's own."""
 
 
 def load_runs(runs_dir: Path) -> list[dict[str, Any]]:
@@ -42,15 +37,13 @@ def load_recorded_runs(claim_ids: Collection[str] | None = None) -> dict[str, li
     ``claim_ids`` (default: all); one with no run logs has no figures."""
     runs = {}
     for folder in campaigns():
-        path = folder / CAMPAIGN_RUNS
-        if not path.exists():
-            continue
         if claim_ids is not None:
             _, records = load_campaign(folder)
             if not {r.claim_id for r in records} & set(claim_ids):
                 continue
-        with gzip.open(path, "rt") as fh:
-            runs[f"recorded {folder.name}"] = json.load(fh)
+        logs = campaign_runs(folder)
+        if logs is not None:
+            runs[f"recorded {folder.name}"] = logs
     return runs
 
 

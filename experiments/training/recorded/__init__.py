@@ -140,21 +140,26 @@ def part_fidelity(match: dict[str, Any], decided: str, evidence: dict[str, Any])
     return match
 
 
+def campaign_runs(folder: Path) -> list[dict[str, Any]] | None:
+    """The run logs of one campaign folder (its ``runs.json.gz``), or None if it keeps none."""
+    path = folder / RUNS
+    if not path.exists():
+        return None
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            logs = json.load(fh)
+    except (OSError, ValueError, EOFError) as error:
+        raise RecordError(f"{path}: unreadable run logs ({error})") from error
+    if not isinstance(logs, list):
+        raise RecordError(f"{path}: expected a list of run logs")
+    return logs
+
+
 def recorded_runs(root: Path = ROOT) -> dict[str, dict[str, Any]]:
     """Every run log recorded under ``root`` (each campaign's ``runs.json.gz``), by run key."""
     runs: dict[str, dict[str, Any]] = {}
     for folder in campaigns(root):
-        path = folder / RUNS
-        if not path.exists():
-            continue
-        try:
-            with gzip.open(path, "rt", encoding="utf-8") as fh:
-                logs = json.load(fh)
-        except (OSError, ValueError, EOFError) as error:
-            raise RecordError(f"{path}: unreadable run logs ({error})") from error
-        if not isinstance(logs, list):
-            raise RecordError(f"{path}: expected a list of run logs")
-        for log in logs:
+        for log in campaign_runs(folder) or []:
             if isinstance(log, dict) and "run" in log:
                 runs[log["run"]] = log
     return runs
