@@ -8,6 +8,7 @@
 * :mod:`invariants.search` — the verdict: holds, holds-under-conditions (with the
   conditions and the counterexample without them) or falsified, on both
   implementations, which must agree;
+* :mod:`invariants.stage` — the stage as the report drives it (one profile per mode);
 * ``python -m invariants`` writes ``results/invariants.json``;
   ``python -m invariants.replay ID`` replays a stored counterexample.
 

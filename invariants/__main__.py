@@ -15,10 +15,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from invariants import profiles
 from invariants.claims import CLAIMS
 from invariants.results import merge, record
 from invariants.search import check_claim
+from invariants.stage import INVARIANTS
+from theory import profiles
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,15 +27,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m invariants", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--profile", choices=sorted(profiles.BUDGETS), default=None)
-    parser.add_argument("--claims", default="", help="comma-separated claim IDs (default: all)")
+    INVARIANTS.add_claims_option(parser)
     parser.add_argument("--out", default=None, help="results directory (default: results)")
     args = parser.parse_args(argv)
     profile = profiles.load(args.profile)
     os.environ[profiles.ENV] = profile
-    ids = [c.strip() for c in args.claims.split(",") if c.strip()] or list(CLAIMS)
-    unknown = sorted(set(ids) - set(CLAIMS))
-    if unknown:
-        parser.error(f"unknown claim(s): {', '.join(unknown)}; known: {', '.join(CLAIMS)}")
+    ids = INVARIANTS.parse_claims(parser, args.claims)
     out = Path(args.out) if args.out else None
     print(f"invariants: {len(ids)} claims, profile {profile}, torch float64 + NumPy reference")
     print(f"{'claim':<7}{'verdict':<24}{'examples':>9}{'seconds':>9}  summary")

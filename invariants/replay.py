@@ -31,6 +31,7 @@ from invariants.claims import CLAIMS
 from invariants.results import load
 from invariants.runners import IMPLEMENTATIONS, run
 from invariants.search import counted
+from invariants.stage import INVARIANTS
 from optimizers.registry import REGISTRY
 
 HYPER_NAMES = {
@@ -254,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FileNotFoundError as error:
         parser.error(str(error))
     if args.claim not in records:
-        parser.error(f"no record for {args.claim}; run: python -m invariants --claims {args.claim}")
+        parser.error(f"no record for {args.claim}; run: {INVARIANTS.command([args.claim])}")
     verdict = records[args.claim].verdict
     try:
         found = stored_counterexample(records[args.claim].evidence, args.caveat)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from invariants.stage import INVARIANTS
+from theory.stage_protocol import python_command
 from theory.verdicts import (
     ClaimResult,
     read_results,
@@ -23,7 +24,7 @@ from theory.verdicts import (
     write_text_atomically,
 )
 
-STAGE = "invariants"
+STAGE = INVARIANTS.name
 ENV = "INVARIANTS_RESULTS"
 DEFAULT_DIR = Path("results")
 
@@ -42,13 +43,13 @@ def replay_command(claim_id: str, out_dir: Path = DEFAULT_DIR, caveat: str | Non
     ``--results`` names the file unless it is the replay's default, and ``--caveat`` picks
     one caveat's counterexample of a ``holds`` record. The one place that builds it: the
     searches name the default location, :func:`record` the place the record is kept."""
-    command = f"python -m invariants.replay {claim_id}"
+    arguments = [claim_id]
     target = results_file(out_dir)
     if target != results_file(DEFAULT_DIR):
-        command += f" --results {shlex.quote(str(target))}"
+        arguments += ["--results", str(target)]
     if caveat is not None:
-        command += f" --caveat {shlex.quote(caveat)}"
-    return command
+        arguments += ["--caveat", caveat]
+    return python_command("invariants.replay", *arguments)
 
 
 def _caveat_names(evidence: dict[str, Any]) -> list[str]:

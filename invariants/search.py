@@ -45,9 +45,10 @@ from invariants.claim import (
     Claim,
     Violation,
 )
-from invariants.profiles import claim_examples, search_settings
 from invariants.results import replay_command
 from invariants.runners import IMPLEMENTATIONS
+from invariants.stage import INVARIANTS
+from theory.profiles import ENV, claim_examples, search_settings
 from theory.verdicts import ClaimResult
 
 
@@ -214,7 +215,7 @@ class ClaimRun:
 
 
 def reproduce_command(claim_id: str, profile: str) -> str:
-    return f"HYPOTHESIS_PROFILE={profile} python -m invariants --claims {claim_id}"
+    return INVARIANTS.command([claim_id], env={ENV: profile})
 
 
 def check_claim(claim: Claim, profile: str) -> ClaimRun:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from invariants import profiles
+from theory import profiles
 
 profiles.load()
 torch.set_num_threads(1)  # tiny tensors: threads only add overhead next to pytest-xdist workers

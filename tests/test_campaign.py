@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from experiments.report.claim_list import load_claims
 from experiments.report.merge import merge
 from experiments.training import recorded
 from experiments.training.campaign import (
@@ -28,6 +27,7 @@ from experiments.training.campaign import (
 )
 from experiments.training.campaign import main as campaign_main
 from experiments.training.recorded import load_recorded
+from theory.catalogue import load_claims
 from theory.verdicts import ClaimResult
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from hypothesis import strategies as st
 
-from invariants import profiles
 from invariants.cases import Case
 from invariants.claim import (
     CAVEAT,
@@ -25,6 +24,7 @@ from invariants.claim import (
     Violation,
 )
 from invariants.search import check_claim
+from theory import profiles
 
 NONZERO = Condition("nonzero", "x ≠ 0 (the statement divides by |x|)", kind=CAVEAT)
 NONNEGATIVE = Condition("nonnegative", "x ≥ 0", kind=MATERIAL, in_practice="every ordinary run")

@@ -1,11 +1,12 @@
 """No module imports from a layer above its own (issue 13, "Done when").
 
 The packages are layered, bottom to top: ``optimizers`` (the library and its
-float64 references) < ``theory`` (symbolic checks, and the verdict vocabulary
-every stage shares) < ``invariants`` (property-based checks and conformance) <
-``experiments`` (regret, training, the report). A module may import from its
-own layer and the layers below. Every import statement counts, also one inside
-a function, relative ones resolved against the module's package.
+float64 references) < ``theory`` (symbolic checks, and the verdict vocabulary,
+claim catalogue and stage protocol every stage shares) < ``invariants``
+(property-based checks and conformance) < ``experiments`` (regret, training, the
+report). A module may import from its own layer and the layers below. Every
+import statement counts, also one inside a function, relative ones resolved
+against the module's package.
 """
 
 from __future__ import annotations

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from experiments.report.claim_list import load_claims, parse_claims_markdown
 from experiments.report.merge import PRECEDENCE, merge
 from experiments.report.render import write_report
 from experiments.report.stages import STAGES
 from tests.report_helpers import CHROMIUM, chromium, report_meta
+from theory.catalogue import load_claims, parse_claims_markdown
 from theory.verdicts import VERDICTS, ClaimResult
 
 CLAIMS_FILE = Path(__file__).resolve().parents[2] / "shared" / "CLAIMS.md"
@@ -25,7 +25,7 @@ def test_claim_list_matches_claims_md() -> None:
 
 def test_every_claim_has_a_check_and_every_check_a_claim() -> None:
     ids = {c.id for c in load_claims()}
-    covered = {claim for stage in STAGES for claim in stage.covers()}
+    covered = {claim for stage in STAGES for claim in stage.claims()}
     assert ids - covered == set(), "claims no stage checks"
     assert covered - ids == set(), "checks for claims that do not exist"
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from experiments.report.claim_list import load_claims
 from experiments.report.merge import merge
 from experiments.training.claims import STUDIES, fidelity, reading, study_verdict
 from experiments.training.protocols import PROTOCOLS
 from experiments.training.recorded import RecordError, load_recorded
+from theory.catalogue import load_claims
 from theory.verdicts import ClaimResult
 
 CLAIMS = {c.id: c for c in load_claims()}

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from experiments.report import render
-from experiments.report.claim_list import load_claims
 from experiments.report.merge import merge
 from experiments.training.recorded import load_recorded
 from tests.report_helpers import AN5_CASE, CHROMIUM, chromium, report_meta
+from theory.catalogue import load_claims
 from theory.verdicts import VERDICTS, ClaimResult
 
 AN5_VIOLATIONS = [

@@ -16,4 +16,12 @@ One module per job:
   (independent of ``optimizers/``) and the online convex framework;
 * :mod:`theory.bounds` — the regret bounds as plain functions of measured quantities;
 * :mod:`theory.checks`, ``python -m theory`` — one verdict per thy claim, ``results/theory.json``.
+
+What every stage shares lives here too, the lowest layer that issues verdicts:
+
+* :mod:`theory.catalogue` — the claims of ``../shared/CLAIMS.md`` with their kinds;
+* :mod:`theory.verdicts` — the verdict vocabulary and the record every stage writes;
+* :mod:`theory.stage_protocol` — the shape of a stage (its claims, budgets, commands) that
+  the report drives, and every command a record stores; :mod:`theory.stage` is this one;
+* :mod:`theory.profiles` — the Hypothesis profiles of the theory and invariant searches.
 """

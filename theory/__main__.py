@@ -12,8 +12,7 @@ import argparse
 import sys
 import time
 
-from theory.checks import CHECKS, STAGE
-from theory.verdicts import write_results
+from theory.stage import THEORY
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,26 +24,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--examples", type=int, default=500, help="Hypothesis examples per search (default: 500)"
     )
-    parser.add_argument(
-        "--claims", default="", help="comma-separated claim IDs (default: all thy claims)"
-    )
+    THEORY.add_claims_option(parser)
     args = parser.parse_args(argv)
-    wanted = [c.strip() for c in args.claims.split(",") if c.strip()] or list(CHECKS)
-    unknown = [c for c in wanted if c not in CHECKS]
-    if unknown:
-        parser.error(f"unknown claim IDs {unknown}; known: {', '.join(CHECKS)}")
+    wanted = THEORY.parse_claims(parser, args.claims)
     if args.examples < 1:
         parser.error("--examples must be >= 1")
+    checks = THEORY.checks()
     results = []
     rows = []
     for claim in wanted:
         start = time.perf_counter()
-        result = CHECKS[claim](args.examples)
+        result = checks[claim](args.examples)
         elapsed = time.perf_counter() - start
         result.evidence.setdefault("seconds", round(elapsed, 2))
         results.append(result)
         rows.append((claim, result.verdict, elapsed, result.summary))
-    path = write_results(STAGE, results, args.out)
+    path = THEORY.write(results, args.out)
     width = max(len(r[1]) for r in rows)
     for claim, verdict, elapsed, summary in rows:
         head = summary if len(summary) <= 110 else summary[:107] + "..."

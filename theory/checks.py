@@ -29,14 +29,13 @@ from theory import (
 )
 from theory import symbols as S
 from theory.adanorm_regret_instance import DEFAULT_INSTANCES, run_instance
+from theory.stage import THEORY
 from theory.verdicts import FALSIFIED, HOLDS, INCONCLUSIVE, ClaimResult
-
-STAGE = "theory"
 
 
 def reproduce(claim_id: str) -> str:
     """The shell command that re-runs one claim's check."""
-    return f"python -m theory --claims {claim_id}"
+    return THEORY.command([claim_id])
 
 
 def jsonable(obj: Any) -> Any:
@@ -242,7 +241,7 @@ def check_an7(examples: int) -> ClaimResult:
             ),
         },
         "scope": "theory part of AN-7; measured regret in experiments belongs to the regret stage",
-        "replay": "python -m theory --claims AN-7",
+        "replay": reproduce("AN-7"),
     }
     summary = " ".join(
         [

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import shlex
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -30,6 +29,7 @@ import numpy as np
 
 from theory.reference_adamnorm import AdamNormTrace, adamnorm_trace
 from theory.search import find_example
+from theory.stage_protocol import python_command
 
 #: Paper 000 §4 training settings: β1 = 0.9, β2 = 0.999, γ = 0.95.
 PAPER_HYPER = {"beta1": 0.9, "beta2": 0.999, "gamma": 0.95}
@@ -184,11 +184,11 @@ def replay(payload: str) -> Lemma1Evaluation:
 def replay_command(ev: Lemma1Evaluation, case: str | None = None) -> str:
     """A shell command that re-evaluates ``ev`` (see :func:`replay` and :func:`main`)."""
     if case is not None:
-        return f"python -m theory.lemma1_numeric --case {case}"
+        return python_command("theory.lemma1_numeric", "--case", case)
     payload = json.dumps(
         {"grads": ev.grads, "beta1": ev.beta1, "beta2": ev.beta2, "gamma": ev.gamma}
     )
-    return f"python -m theory.lemma1_numeric {shlex.quote(payload)}"
+    return python_command("theory.lemma1_numeric", payload)
 
 
 def scaled_sequence_threshold(grads: np.ndarray, beta1: float, beta2: float, gamma: float) -> float:

@@ -28,15 +28,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from experiments.regret import store
-from experiments.regret.claims import CLAIMS, VERDICTS
+from experiments.regret.claims import VERDICTS
 from experiments.regret.config import PROBLEMS, Size, make_arms
 from experiments.regret.plots import plot_problem
 from experiments.regret.runner import run_problem
+from experiments.regret.stage import REGRET
 from experiments.regret.summary import summarise
 from optimizers.arguments import int_at_least
-from theory.verdicts import write_results
-
-STAGE = "regret"
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -50,9 +48,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="T = 10^6 × 100 instances for the Reddi families (sizes: regret/config.py)",
     )
-    parser.add_argument(
-        "--claims", default="", help=f"comma-separated subset of {', '.join(CLAIMS)}"
-    )
+    REGRET.add_claims_option(parser)
     parser.add_argument(
         "--problems", default="", help=f"comma-separated subset of {', '.join(PROBLEMS)}"
     )
@@ -79,15 +75,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     args.mode = "full" if args.full else "quick"
     custom = args.horizon is not None or args.instances is not None or args.first_seed != 0
     args.size_dir = "custom" if custom else args.mode
-    args.claim_list = [c.strip() for c in args.claims.split(",") if c.strip()] or list(CLAIMS)
+    args.claim_list = REGRET.parse_claims(parser, args.claims)
     args.problem_list = [p.strip() for p in args.problems.split(",") if p.strip()] or list(PROBLEMS)
-    for name, chosen, known in (
-        ("claim", args.claim_list, CLAIMS),
-        ("problem", args.problem_list, PROBLEMS),
-    ):
-        unknown = [c for c in chosen if c not in known]
-        if unknown:
-            parser.error(f"unknown {name} {unknown}; known: {', '.join(known)}")
+    unknown = [p for p in args.problem_list if p not in PROBLEMS]
+    if unknown:
+        parser.error(f"unknown problem {unknown}; known: {', '.join(PROBLEMS)}")
     return args
 
 
@@ -191,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         r.evidence["seconds_total"] = round(time.perf_counter() - started, 1)
         r.evidence["problems_covered"] = list(summaries)
-    path = write_results(STAGE, results, args.out)
+    path = REGRET.write(results, args.out)
     out_console = Console(quiet=args.quiet, width=160)
     out_console.print(_table(summaries))
     for r in results:

@@ -20,28 +20,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from experiments.regret.stage import REGRET
 from theory.verdicts import ClaimResult
-
-CLAIMS = ("AN-7", "AN-8", "AR-7")
 
 
 def _arms(summary: dict, prefix: str) -> list[dict]:
     return [arm for arm in summary["arms"] if arm["label"].startswith(prefix)]
 
 
-def _cli(mode: str, claim: str, out: str, problems: list[str] | None = None) -> str:
-    cmd = f"python -m experiments.regret --{mode} --claims {claim} --out {out}"
-    if problems:
-        cmd += f" --problems {','.join(problems)}"
-    return cmd
+def _cli(mode: str, claim: str, out: str) -> str:
+    return REGRET.command([claim], f"--{mode}", "--out", out)
 
 
 def replay_command(claim: str, problem: str, seed: int, T: int) -> str:
     """A command that reruns one instance up to horizon T."""
-    return (
-        f"python -m experiments.regret --problems {problem} --instances 1 --first-seed {seed} "
-        f"--horizon {T} --claims {claim} --out results/replay-{claim}"
-    )
+    return REGRET.command(
+        [claim], "--problems", problem, "--instances", "1", "--first-seed", str(seed),
+        "--horizon", str(T), "--out", f"results/replay-{claim}",
+    )  # fmt: skip
 
 
 def _exp(arm: dict) -> dict[str, Any]:

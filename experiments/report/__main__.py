@@ -14,7 +14,6 @@ Writes ``claims.json``, ``REPORT.md``, ``report.html`` and the figures to
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -26,11 +25,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
 from experiments.report import figures
-from experiments.report.claim_list import load_claims
 from experiments.report.merge import merge
 from experiments.report.render import environment, first_sentences, now, write_report
 from experiments.report.stages import STAGES, run_stage
 from experiments.training.recorded import load_recorded
+from theory.catalogue import load_claims
+from theory.stage_protocol import python_command
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -110,8 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "generated": now(),
         "environment": environment(),
         "mode": args.mode + (" + gpu" if args.gpu else ""),
-        "command": "python -m experiments.report "
-        + shlex.join(sys.argv[1:] if argv is None else argv),
+        "command": python_command("experiments.report", *(sys.argv[1:] if argv is None else argv)),
         "stages": [
             {
                 "name": o.stage.name,

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from experiments.report.claim_list import Claim
+from theory.catalogue import Claim
 from theory.verdicts import (
     CONDITIONAL,
     FALSIFIED,

@@ -39,6 +39,7 @@ from experiments.training.claims import (
 )
 from experiments.training.loop import RunFileError, diverged_at, train
 from experiments.training.protocols import Protocol
+from experiments.training.stage import TRAINING, paper_scale_command
 from experiments.training.sweep import BackendUnavailable, check_backend, run_sweep
 from optimizers.arguments import int_at_least
 from theory.verdicts import (
@@ -47,7 +48,6 @@ from theory.verdicts import (
     NEEDS_DATA,
     NEEDS_GPU,
     ClaimResult,
-    write_results,
 )
 
 REDUCED = {"epochs": 4, "model": "small_cnn", "width": 0.5, "train_subset": 2000}
@@ -64,12 +64,8 @@ def unrun_record(study: Study, scale: str) -> ClaimResult:
         "paper_setting": study.paper.as_json(),
         "missing": study.missing,
         "scale": scale,
-        "reduced_study_command": (
-            f"python -m experiments.training --claims {study.claim_id} --scale reduced"
-        ),
-        "paper_scale_command": (
-            f"python -m experiments.training --claims {study.claim_id} --scale paper --device cuda"
-        ),
+        "reduced_study_command": TRAINING.command([study.claim_id], "--scale", "reduced"),
+        "paper_scale_command": paper_scale_command(study.claim_id),
     }
     summary = f"needs {study.missing}; the reduced-scale study was not run in this mode"
     return ClaimResult(study.claim_id, verdict, summary, evidence["paper_scale_command"], evidence)
@@ -139,18 +135,16 @@ def study_result(
         decided = INCONCLUSIVE
     match = fidelity(study.paper, protocol, images, len(seeds))
     verdict = study_verdict(study, decided, match)
-    command = command or (
-        f"python -m experiments.training --claims {study.claim_id} --scale {scale} "
-        f"--seeds {len(seeds)}"
-        + (f" --epochs {protocol.epochs}" if scale != "paper" else "")
-        # the same images as this run (the report's --quick trains on fewer)
-        + (
-            f" --train-subset {protocol.train_subset}"
-            if scale == "reduced" and protocol.train_subset != REDUCED["train_subset"]
-            else ""
-        )
-        + (" --device cuda" if scale != "reduced" else "")
-    )
+    if command is None:
+        options = ["--scale", scale, "--seeds", str(len(seeds))]
+        if scale != "paper":
+            options += ["--epochs", str(protocol.epochs)]
+        if scale == "reduced" and protocol.train_subset != REDUCED["train_subset"]:
+            # the same images as this run (the report's --quick trains on fewer)
+            options += ["--train-subset", str(protocol.train_subset)]
+        if scale != "reduced":
+            options += ["--device", "cuda"]
+        command = TRAINING.command([study.claim_id], *options)
     evidence: dict[str, Any] = {
         "source": SOURCES[scale],
         "scale": scale,
@@ -174,9 +168,7 @@ def study_result(
     if study.notes:
         evidence["notes"] = study.notes
     if verdict == NEEDS_GPU:
-        evidence["paper_scale_command"] = (
-            f"python -m experiments.training --claims {study.claim_id} --scale paper --device cuda"
-        )
+        evidence["paper_scale_command"] = paper_scale_command(study.claim_id)
     if verdict in (NEEDS_GPU, NEEDS_DATA):
         evidence["missing"] = study.missing
     if decided == FALSIFIED:
@@ -200,7 +192,7 @@ def study_result(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--claims", default="", help="comma-separated claim IDs (default: all)")
+    TRAINING.add_claims_option(parser)
     parser.add_argument(
         "--scale",
         choices=("reduced", "shortened", "paper"),
@@ -274,10 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # here it is needed for the studies, which read the finished runs back.
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
 
-    claims = [c for c in args.claims.split(",") if c] or list(STUDIES)
-    unknown = sorted(set(claims) - set(STUDIES))
-    if unknown:
-        parser.error(f"no training study for {', '.join(unknown)}; known: {', '.join(STUDIES)}")
+    claims = TRAINING.parse_claims(parser, args.claims)
     if args.train_subset is not None and args.scale != "reduced":
         parser.error("--train-subset applies to --scale reduced only")
     if args.scale == "reduced":
@@ -319,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RunFileError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    path = write_results(f"training-{args.scale}", results, args.out)
+    path = TRAINING.write(results, args.out, variant=args.scale)
     print(f"wrote {path}")
     return 0
 

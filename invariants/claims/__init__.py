@@ -15,14 +15,4 @@ CLAIMS: dict[str, Claim] = {
     for claim in module.CLAIMS
 }
 
-INV_RED_IDS = (
-    "AN-1", "AN-2", "AN-3", "AN-4", "AN-5",
-    "DG-1", "RA-1", "AB-1", "GEN-1", "GEN-2",
-    "AR-1", "AR-2", "AR-3", "AR-4", "AR-5", "AR-6",
-    "ND-1", "ND-2", "ND-3", "ND-4",
-    "LW-1", "LW-2", "LW-3",
-    "AI-1", "AI-2", "AI-3", "AI-4", "AI-7",
-)  # fmt: skip
-"""The IDs whose kind includes inv or red in CLAIMS.md (checked against the file by a test)."""
-
-__all__ = ["CLAIMS", "INV_RED_IDS"]
+__all__ = ["CLAIMS"]

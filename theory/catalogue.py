@@ -1,8 +1,10 @@
-"""The claims to verify, kept in the project as data (``claims.json``).
+"""The claim catalogue: the claims to verify, kept in the project as data (``claims.json``).
 
 ``claims.json`` is imported from ``../shared/CLAIMS.md`` by
-``python -m experiments.report.claim_list PATH``; a test checks that the two
-still agree wherever CLAIMS.md is present.
+``python -m theory.catalogue PATH``; a test checks that the two still agree
+wherever CLAIMS.md is present. Every list of claims (a stage's, the report's) is
+read from here: it lives in ``theory``, the lowest layer that issues verdicts, so
+that every stage can read it.
 """
 
 from __future__ import annotations

@@ -8,7 +8,10 @@
   database under ``.hypothesis/invariants`` so they are tried first next time.
 
 The same profile sets both the ``@given`` spec tests (``max_examples``) and the
-counterexample searches of the claim checks (:func:`claim_examples`).
+counterexample searches of the claim checks (:func:`claim_examples`). The profiles live
+in ``theory``, the lowest layer that searches with Hypothesis: the theory stage's
+searches run under ``ci``'s settings (:mod:`theory.search`) with their own example
+counts, the invariant stage's under the profile it is given.
 """
 
 from __future__ import annotations
