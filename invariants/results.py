@@ -1,7 +1,9 @@
-"""The results file: one record per claim, written by the CLI and by the pytest run.
+"""The results file: one record per claim, written by ``python -m invariants`` (the report's
+invariants stage). The test suite runs the same checks but keeps its records in temporary
+folders, so only the stage writes what a report reads.
 
 Each claim check writes ``<dir>/invariants.d/<ID>.json`` (one file per claim, so
-parallel pytest workers never write the same file); :func:`merge` folds them into
+the stage's parallel shards never write the same file); :func:`merge` folds them into
 ``<dir>/invariants.json`` through :func:`theory.verdicts.write_results`, the
 format the verification report reads. ``INVARIANTS_RESULTS`` overrides the
 directory (default ``results``).

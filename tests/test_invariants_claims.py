@@ -1,7 +1,9 @@
 """One test per claim ID of kind inv or red: the claim check at the active profile.
 
 Each test runs the claim's counterexample search on torch (float64) and on the NumPy
-reference and records the verdict in the results file. It fails only for what is
+reference and checks that its record survives the results file's round trip (in a
+temporary folder: the report's inputs come from ``python -m invariants`` only, so a
+test run never leaves verdicts behind for a report to pick up). It fails only for what is
 our bug: an implementation error, torch and the reference disagreeing, a stored
 counterexample that does not replay, or a verdict that mathematics rules out for
 this claim (``Claim.expected``, argued in each claim's ``reasoning``). A paper's
@@ -18,16 +20,18 @@ import pytest
 from invariants.cases import Case
 from invariants.claim import CONDITIONAL, FALSIFIED, Claim
 from invariants.claims import CLAIMS
-from invariants.results import record
+from invariants.results import load, merge, record
 from invariants.search import check_claim, counted
 from theory import profiles
 
 CLAIMS_FILE = Path(__file__).resolve().parents[2] / "shared" / "CLAIMS.md"
 
 
-def _check(claim: Claim) -> None:
+def _check(claim: Claim, folder: Path) -> None:
     run = check_claim(claim, profiles.active_name())
-    record(run.result)
+    record(run.result, folder)
+    merge(folder)
+    assert load(folder)[claim.id].verdict == run.result.verdict
     assert not run.errors, f"{claim.id}: implementation error: {run.errors[:3]}"
     assert run.agree, f"{claim.id}: {run.result.summary}"
     for outcome in run.outcomes.values():
@@ -50,8 +54,8 @@ def _check(claim: Claim) -> None:
 
 
 def _make(claim: Claim):
-    def test() -> None:
-        _check(claim)
+    def test(tmp_path: Path) -> None:
+        _check(claim, tmp_path)
 
     test.__name__ = claim.test_name
     test.__doc__ = f"{claim.id}: {claim.statement}\n\n{claim.reasoning}"
