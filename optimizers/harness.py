@@ -369,8 +369,14 @@ def _raw(grads: Sequence[np.ndarray | None]) -> list[np.ndarray | None]:
     return [None if g is None else np.asarray(g, dtype=np.float64) for g in grads]
 
 
-_STATE_FIELDS = {"exp_avg": "m", "exp_avg_sq": "v", "norm_ema": "e", "momentum": "m"}
-"""Per-parameter state slot -> trace key (the slots the units keep under these names)."""
+TRACE_STATE_KEYS = ("m", "v", "e", "t")
+"""Keys every trace has, ``None`` where the optimizer keeps no such state (the claims
+read them on any optimizer)."""
+
+
+def _declared(recipe: Sequence[Unit], attribute: str) -> list[tuple[str, str]]:
+    """The (trace key, state slot) pairs the recipe's units declare in ``attribute``."""
+    return [pair for unit in recipe for pair in getattr(unit, attribute, ())]
 
 
 def torch_trace(
@@ -381,8 +387,9 @@ def torch_trace(
 ) -> Trace:
     """Run the database's torch optimizer ``name`` with every unit of its recipe wrapped
     in a read-only tap, and record a :data:`Trace`: ``before``, ``after``, ``raw`` (the
-    gradients given), what each unit declares in ``traced`` (``g``, ``s``, ``m``,
-    ``direction`` …), the moments and step count from the state.
+    gradients given), what each unit declares in ``traced`` (``g``, ``s``, ``q``,
+    ``direction`` …) and ``traced_state`` (``m``, ``v``, ``e`` from the state after
+    the step), and the step count.
 
     The recipe is the algorithm, so this observes the real code path, not a
     re-implementation.
@@ -390,7 +397,10 @@ def torch_trace(
     if scenario.groups is not None:
         raise ValueError("a trace is of one param group; the scenario has several")
     sink: dict[str, list] = {}
-    cls = _tapped_class(REGISTRY[name].torch_class, sink)
+    plain = REGISTRY[name].torch_class
+    cls = _tapped_class(plain, sink)
+    fields = _declared(plain.recipe, "traced_state")
+    group_fields = _declared(plain.recipe, "traced_group_state")
 
     def record(
         optimizer: torch.optim.Optimizer,
@@ -403,29 +413,36 @@ def torch_trace(
         for key, values in sink.items():
             step[key] = _positions(len(tensors), active, values)
         sink.clear()
-        _torch_state(optimizer, tensors, step)
+        _torch_state(optimizer, tensors, step, fields, group_fields)
         return step
 
     return run_torch(lambda params: cls(params, **hyperparameters), scenario, dtype, record)
 
 
 def _torch_state(
-    optimizer: torch.optim.Optimizer, tensors: list[torch.Tensor], record: Step
+    optimizer: torch.optim.Optimizer,
+    tensors: list[torch.Tensor],
+    record: Step,
+    fields: Sequence[tuple[str, str]],
+    group_fields: Sequence[tuple[str, str]],
 ) -> None:
-    for key in ("m", "v", "e", "t"):
+    """Add the state the units declare (``traced_state``, ``traced_group_state``) and
+    the step count to ``record``."""
+    for key in TRACE_STATE_KEYS:
         record.setdefault(key, [None] * len(tensors))
-    global_ema = None
+    group_values: dict[str, np.ndarray] = {}
     for i, p in enumerate(tensors):
         state = optimizer.state.get(p, {})
-        for source, key in _STATE_FIELDS.items():
-            if source in state:
-                record[key][i] = _numpy(state[source])
+        for key, slot in fields:
+            if slot in state:
+                record[key][i] = _numpy(state[slot])
         if "step" in state:
             record["t"][i] = int(state["step"])
-        if "global_norm_ema" in state:
-            global_ema = _numpy(state["global_norm_ema"])
-    if global_ema is not None:
-        record["e"] = [global_ema if g is not None else None for g in record["raw"]]
+        for key, slot in group_fields:
+            if slot in state:
+                group_values[key] = _numpy(state[slot])
+    for key, value in group_values.items():
+        record[key] = [value if g is not None else None for g in record["raw"]]
 
 
 # --------------------------------------------------------------------------

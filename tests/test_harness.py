@@ -96,3 +96,39 @@ def test_first_divergence_names_the_first_step_and_its_largest_entry() -> None:
     assert found.worst_relative_difference == pytest.approx(1.0)
     assert harness.max_relative_difference(moved, base) == pytest.approx(1.0)
     assert harness.first_divergence(moved, base, 2.0) is None
+
+
+def _declared_keys(spec) -> set[str]:
+    recipe = spec.torch_class.recipe
+    return {
+        key
+        for unit in recipe
+        for attribute in ("traced_state", "traced_group_state")
+        for key, _ in getattr(unit, attribute, ())
+    }
+
+
+STATE_CASES = [
+    (spec, options)
+    for spec in specs()
+    for options in ({}, *(o for o in spec.option_sets if "norm_scope" in o))
+]
+
+
+@pytest.mark.parametrize(("spec", "options"), STATE_CASES, ids=lambda x: getattr(x, "name", str(x)))
+def test_declared_state_in_a_torch_trace_is_the_reference_quantity(spec, options) -> None:
+    """What a unit declares in ``traced_state`` names the slot holding the paper's
+    quantity: the torch trace's value is the reference's (same entries, any layout)."""
+    scenario = harness.battery(8, shapes=((3, 4), (5,)))
+    ours = harness.torch_trace(spec.name, scenario, options)
+    theirs = harness.reference_trace(spec.name, scenario, options)
+    compared, tolerance = 0, harness.FLOAT64_TOLERANCE
+    for key in _declared_keys(spec):
+        for t, (mine, reference) in enumerate(zip(ours, theirs, strict=True)):
+            for a, b in zip(mine[key], reference[key], strict=True):
+                assert (a is None) == (b is None), (key, t)
+                if a is not None:
+                    a, b = np.ravel(a), np.ravel(b)
+                    assert np.all(np.abs(a - b) <= tolerance * np.maximum(abs(b), 1)), (key, t)
+                    compared += 1
+    assert compared or not _declared_keys(spec)

@@ -123,6 +123,8 @@ def _peaks(momenta: list[Tensor]) -> list[Tensor]:
 class MomentumAfterUpdate(Unit):
     """``m_{t+1} = β m_t + (1-β) g_t``, run after the parameter update (Alg. 1, last line)."""
 
+    traced_state = (("m", "momentum"),)
+    """What a trace records from the state after the step: (trace key, state slot)."""
     hyperparameters = (
         Hyperparameter(
             "beta",
