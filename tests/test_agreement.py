@@ -9,13 +9,14 @@ from optimizers.agreement import check
 from optimizers.harness import (
     FLOAT64_TOLERANCE,
     Scenario,
+    battery,
     gradient_battery,
     initial_parameters,
     max_relative_difference,
     reference_trajectory,
     torch_trajectory,
 )
-from optimizers.registry import REGISTRY, specs
+from optimizers.registry import specs
 
 
 def random_shapes(seed: int) -> list[tuple[int, ...]]:
@@ -66,26 +67,15 @@ def test_missing_gradients_are_skipped_the_same_way(name: str) -> None:
 
 @pytest.mark.parametrize("name", [s.name for s in specs() if "lam_tick" in s.hyperparameters])
 def test_lambda_ticking_per_epoch_matches_reference(name: str) -> None:
-    import torch
-
+    """λ's exponent counts epochs ticked with ``tick_epoch()`` (every 10 steps here)."""
     shapes = [(3, 3), (3,)]
-    params = initial_parameters(shapes, seed=11)
-    gradients = gradient_battery(shapes, steps=40, seed=11)
-    tensors = [torch.tensor(p) for p in params]
-    ours = REGISTRY[name].torch_class(tensors, lam=0.9, lam_tick="epoch")
-    theirs = REGISTRY[name].reference(params, lam=0.9, lam_tick="epoch")
-    for t, grads in enumerate(gradients):
-        for tensor, g in zip(tensors, grads, strict=True):
-            tensor.grad = torch.tensor(g)
-        ours.step()
-        theirs.step(grads)
-        if t % 10 == 9:
-            ours.tick_epoch()
-            theirs.tick_epoch()
-    for tensor, p in zip(tensors, theirs.params, strict=True):
-        np.testing.assert_allclose(
-            tensor.numpy(), p, rtol=FLOAT64_TOLERANCE, atol=FLOAT64_TOLERANCE
-        )
+    scenario = battery(40, seed=11, shapes=shapes, epoch_ticks=frozenset({10, 20, 30}))
+    ours = torch_trajectory(name, scenario, lam=0.9, lam_tick="epoch")
+    theirs = reference_trajectory(name, scenario, lam=0.9, lam_tick="epoch")
+    assert max_relative_difference(ours, theirs) <= FLOAT64_TOLERANCE
+    unticked = battery(40, seed=11, shapes=shapes)
+    never = reference_trajectory(name, unticked, lam=0.9, lam_tick="epoch")
+    assert max_relative_difference(ours, never) > 1e-6  # the ticks reached both sides
 
 
 def test_agreement_detects_a_wrong_implementation() -> None:
