@@ -35,10 +35,8 @@ class GradientNormCorrection(Unit):
 
     traced = ("s", "first_inputs", "square_inputs")
     """What the invariant runners record after this unit: (trace key, context field, ...)."""
-    traced_state = (("e", "norm_ema"),)
-    """What a trace records from the state after the step: (trace key, state slot)."""
-    traced_group_state = (("e", "global_norm_ema"),)
-    """The same for a slot with one value for the whole group (``norm_scope="global"``)."""
+    traced_state = (("e", "norm_ema"),)  # (trace key, state slot) read after the step
+    traced_group_state = (("e", "global_norm_ema"),)  # one e for the group (scope "global")
     hyperparameters = (
         Hyperparameter(
             "gamma",

@@ -123,8 +123,7 @@ def _peaks(momenta: list[Tensor]) -> list[Tensor]:
 class MomentumAfterUpdate(Unit):
     """``m_{t+1} = β m_t + (1-β) g_t``, run after the parameter update (Alg. 1, last line)."""
 
-    traced_state = (("m", "momentum"),)
-    """What a trace records from the state after the step: (trace key, state slot)."""
+    traced_state = (("m", "momentum"),)  # (trace key, state slot) read after the step
     hyperparameters = (
         Hyperparameter(
             "beta",
