@@ -3,7 +3,7 @@
 * :mod:`invariants.strategies` — inputs built to be valid (gradient sequences with
   controlled norm profiles, realistic layer shapes, the papers' hyperparameter domains);
 * :mod:`invariants.runners` — one case on torch (float64) or on the NumPy reference,
-  with every intermediate quantity recorded;
+  with every intermediate quantity recorded (the runs are :mod:`optimizers.harness`'s);
 * :mod:`invariants.claims` — one check per claim ID;
 * :mod:`invariants.search` — the verdict: holds, holds-under-conditions (with the
   conditions and the counterexample without them) or falsified, on both

@@ -5,16 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimizers.agreement import (
-    TOLERANCE,
-    check,
+from optimizers.agreement import check
+from optimizers.harness import (
+    FLOAT64_TOLERANCE,
+    Scenario,
+    battery,
     gradient_battery,
     initial_parameters,
     max_relative_difference,
-    run_reference,
-    run_torch,
+    reference_trajectory,
+    torch_trajectory,
 )
-from optimizers.registry import REGISTRY, specs
+from optimizers.registry import specs
 
 
 def random_shapes(seed: int) -> list[tuple[int, ...]]:
@@ -35,7 +37,7 @@ def random_shapes(seed: int) -> list[tuple[int, ...]]:
 @pytest.mark.parametrize("name", [spec.name for spec in specs()])
 def test_torch_matches_reference_on_random_layer_shapes(name: str, seed: int) -> None:
     result = check(name, steps=60, seed=seed, shapes=random_shapes(seed))
-    assert result.max_relative_difference <= TOLERANCE, result
+    assert result.max_relative_difference <= FLOAT64_TOLERANCE, result
 
 
 OPTION_CASES = [(spec.name, options) for spec in specs() for options in spec.option_sets]
@@ -44,7 +46,7 @@ OPTION_CASES = [(spec.name, options) for spec in specs() for options in spec.opt
 @pytest.mark.parametrize(("name", "options"), OPTION_CASES, ids=lambda x: str(x))
 def test_torch_matches_reference_with_options(name: str, options: dict) -> None:
     result = check(name, steps=55, seed=7, **options)
-    assert result.max_relative_difference <= TOLERANCE, result
+    assert result.max_relative_difference <= FLOAT64_TOLERANCE, result
 
 
 @pytest.mark.parametrize("name", [spec.name for spec in specs()])
@@ -57,31 +59,23 @@ def test_missing_gradients_are_skipped_the_same_way(name: str) -> None:
             grads[1] = None
         if t % 7 == 2:
             grads[0] = None
-    ours = run_torch(name, params, gradients)
-    theirs = run_reference(name, params, gradients)
-    assert max_relative_difference(ours, theirs) <= TOLERANCE
+    scenario = Scenario.of(params, gradients)
+    ours = torch_trajectory(name, scenario)
+    theirs = reference_trajectory(name, scenario)
+    assert max_relative_difference(ours, theirs) <= FLOAT64_TOLERANCE
 
 
 @pytest.mark.parametrize("name", [s.name for s in specs() if "lam_tick" in s.hyperparameters])
 def test_lambda_ticking_per_epoch_matches_reference(name: str) -> None:
-    import torch
-
+    """λ's exponent counts epochs ticked with ``tick_epoch()`` (every 10 steps here)."""
     shapes = [(3, 3), (3,)]
-    params = initial_parameters(shapes, seed=11)
-    gradients = gradient_battery(shapes, steps=40, seed=11)
-    tensors = [torch.tensor(p) for p in params]
-    ours = REGISTRY[name].torch_class(tensors, lam=0.9, lam_tick="epoch")
-    theirs = REGISTRY[name].reference(params, lam=0.9, lam_tick="epoch")
-    for t, grads in enumerate(gradients):
-        for tensor, g in zip(tensors, grads, strict=True):
-            tensor.grad = torch.tensor(g)
-        ours.step()
-        theirs.step(grads)
-        if t % 10 == 9:
-            ours.tick_epoch()
-            theirs.tick_epoch()
-    for tensor, p in zip(tensors, theirs.params, strict=True):
-        np.testing.assert_allclose(tensor.numpy(), p, rtol=TOLERANCE, atol=TOLERANCE)
+    scenario = battery(40, seed=11, shapes=shapes, epoch_ticks=frozenset({10, 20, 30}))
+    ours = torch_trajectory(name, scenario, lam=0.9, lam_tick="epoch")
+    theirs = reference_trajectory(name, scenario, lam=0.9, lam_tick="epoch")
+    assert max_relative_difference(ours, theirs) <= FLOAT64_TOLERANCE
+    unticked = battery(40, seed=11, shapes=shapes)
+    never = reference_trajectory(name, unticked, lam=0.9, lam_tick="epoch")
+    assert max_relative_difference(ours, never) > 1e-6  # the ticks reached both sides
 
 
 def test_agreement_detects_a_wrong_implementation() -> None:
@@ -89,6 +83,7 @@ def test_agreement_detects_a_wrong_implementation() -> None:
     shapes = [(4, 3)]
     params = initial_parameters(shapes, seed=0)
     gradients = gradient_battery(shapes, steps=30, seed=0)
-    ours = run_torch("Adam", params, gradients)
-    theirs = run_reference("AdamNorm", params, gradients)
+    scenario = Scenario.of(params, gradients)
+    ours = torch_trajectory("Adam", scenario)
+    theirs = reference_trajectory("AdamNorm", scenario)
     assert max_relative_difference(ours, theirs) > 1e-6

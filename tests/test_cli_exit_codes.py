@@ -126,5 +126,5 @@ def test_agreement_exits_0_1_2_as_documented(monkeypatch) -> None:
         assert exit_status(agreement.main, bad) == USAGE
     tiny = ["--only", "Adam,AdamNorm", "--steps", "3", "--seeds", "1"]
     assert exit_status(agreement.main, tiny) == 0
-    monkeypatch.setattr(agreement, "TOLERANCE", -1.0)  # every optimizer now "diverges"
+    monkeypatch.setattr(agreement, "FLOAT64_TOLERANCE", -1.0)  # every optimizer now "diverges"
     assert exit_status(agreement.main, tiny) == 1

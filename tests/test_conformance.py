@@ -281,7 +281,7 @@ def test_cli_out_on_a_file_is_refused_before_any_check(below, tmp_path, capsys):
 def test_identical_nan_runs_do_not_diverge():
     import numpy as np
 
-    from invariants.conformance.trajectory import first_divergence
+    from optimizers.harness import first_divergence
 
     run = [[np.array([np.nan, 1.0, np.inf])]]
     assert first_divergence(run, [[a.copy() for a in step] for step in run], 0.0) is None

@@ -17,8 +17,12 @@ from invariants.cases import Case
 from invariants.claims._common import norm
 from invariants.runners import run_reference, run_torch
 from invariants.tolerances import EPS, norm_rel
-from optimizers.agreement import TOLERANCE, max_relative_difference
-from optimizers.agreement import run_torch as plain_torch_run
+from optimizers.harness import (
+    FLOAT64_TOLERANCE,
+    Scenario,
+    max_relative_difference,
+    torch_trajectory,
+)
 from optimizers.reference import mutual_projections as reference_projections
 from optimizers.registry import REGISTRY
 from optimizers.units.aida import mutual_projections as torch_projections
@@ -34,7 +38,7 @@ moderate_cases = S.cases(
 @given(moderate_cases)
 def test_spec_instrumented_torch_run_is_the_plain_run(case: Case) -> None:
     tapped = [[a for a in record["after"]] for record in run_torch(case)]
-    plain = plain_torch_run(case.optimizer, case.params, case.grads)
+    plain = torch_trajectory(case.optimizer, Scenario(case.params, case.grads), **case.hyper)
     for a, b in zip(tapped, plain, strict=True):
         assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
@@ -43,7 +47,7 @@ def test_spec_instrumented_torch_run_is_the_plain_run(case: Case) -> None:
 def test_spec_torch_agrees_with_reference_on_generated_cases(case: Case) -> None:
     ours = [record["after"] for record in run_torch(case)]
     theirs = [record["after"] for record in run_reference(case)]
-    assert max_relative_difference(ours, theirs) <= TOLERANCE
+    assert max_relative_difference(ours, theirs) <= FLOAT64_TOLERANCE
 
 
 @given(

@@ -5,7 +5,7 @@ Rules: step (gradients from the battery's phases, ``None`` for some tensors),
 take a step with one chosen gradient missing, change the learning rate or
 another group option that may change mid-run, round-trip ``state_dict`` into
 a fresh optimizer, add a param group. After every rule the parameters of both
-sides are compared with the agreement tolerance. The reference has no param
+sides are compared with the harness's float64 tolerance. The reference has no param
 groups, so each torch group is mirrored by one reference instance with the
 group's options (groups share nothing, global scopes included).
 """
@@ -28,8 +28,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from optimizers.agreement import (
-    TOLERANCE,
+from optimizers.harness import (
+    FLOAT64_TOLERANCE,
     gradient_battery,
     initial_parameters,
     max_relative_difference,
@@ -43,7 +43,7 @@ tensors are the ones with ndim ≥ 2), a scalar, a bias, a small kernel."""
 NEW_GROUP_SHAPES: tuple[tuple[int, ...], ...] = ((3, 2), (3,))
 MAX_GROUPS = 3
 BATTERY_PHASES = 25
-"""The gradient battery's period (agreement.gradient_battery): steady, drop, burst, flips, zero."""
+"""The gradient battery's period (harness.gradient_battery): steady, drop, burst, flips, zero."""
 
 CONSTRUCTION_CHOICES: dict[str, tuple[Any, ...]] = {
     "norm_scope": ("tensor", "global"),
@@ -195,7 +195,7 @@ class OptimizerMachine(RuleBasedStateMachine):
         ours = [[t.detach().numpy().copy() for t in self.tensors]]
         theirs = [[p for reference in self.references for p in reference.params]]
         difference = max_relative_difference(ours, theirs)
-        assert difference <= TOLERANCE, (
+        assert difference <= FLOAT64_TOLERANCE, (
             f"{self.name}: torch and reference differ by {difference:.3g} (options {self.options})"
         )
 
@@ -230,6 +230,6 @@ def test_global_norm_ema_survives_a_step_without_the_first_gradient(name: str) -
         optimizer.step()
         reference.step(step_grads)
     ours = [[t.numpy() for t in tensors]]
-    assert max_relative_difference(ours, [reference.params]) <= TOLERANCE
+    assert max_relative_difference(ours, [reference.params]) <= FLOAT64_TOLERANCE
     anchored = optimizer.state[tensors[0]]["global_norm_ema"]
     assert float(anchored) == pytest.approx(reference.group_state["e"], rel=1e-12)

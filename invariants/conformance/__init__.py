@@ -54,8 +54,8 @@ from invariants.conformance.runner import (
 )
 from invariants.conformance.runner import check_conformance as _run_checks
 from invariants.conformance.target import Target, TargetError, parse_kwargs
-from invariants.conformance.trajectory import Divergence
 from invariants.conformance.writer import write_reports
+from optimizers.harness import Divergence
 
 __all__ = [
     "CHECK_NAMES",

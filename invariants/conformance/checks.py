@@ -44,31 +44,33 @@ from invariants.conformance.alternatives import (
 )
 from invariants.conformance.shrink import UNIT, Setting, describe, smallest
 from invariants.conformance.target import Target, TargetError
-from invariants.conformance.trajectory import (
+from optimizers.harness import (
+    FLOAT64_TOLERANCE,
     Divergence,
     Scenario,
     Trajectory,
     first_divergence,
-    relative_differences,
+    max_relative_difference,
+    reference_trajectory,
     run_reference,
-    run_target,
+    run_torch,
+    tolerance_for,
 )
 from optimizers.registry import REGISTRY, UNIT_ROWS
-
-FLOAT64_TOLERANCE = 1e-10
-"""Relative to max(|θ|, 1). Independent float64 implementations of these methods agree
-to ~1e-14 over hundreds of steps; one lost bias correction or ε misplaced by 1e-8 moves
-a step by far more on the battery (the tiny-scale run makes ε dominate)."""
-
-FLOAT32_TOLERANCE = 1e-4
-"""A tenth of one step at lr = 1e-3, while float32 rounding of θ over 200 steps stays
-below 200·2⁻²⁴ ≈ 1.2e-5 relative: a float32 run passes on rounding and fails on a step
-computed wrongly by a tenth or more."""
 
 RENORMALISATION_TOLERANCE = 16 * float(np.finfo(np.float64).eps)
 """Where the paper prescribes renormalising a vector (ND-Adam's rows at construction), doing
 it again on a vector already of unit norm may move it by an ulp or two: the round trip
 allows this much, and no more, when rebuilding the optimizer moved the parameters."""
+
+
+def run_target(
+    target: Target, scenario: Scenario, dtype: torch.dtype = torch.float64, **overrides: Any
+) -> Trajectory:
+    """The target's parameters after each step, as float64 arrays (the harness's torch
+    run of ``target.build(params, **overrides)``)."""
+    return run_torch(lambda params: target.build(params, **overrides), scenario, dtype)
+
 
 PASS, OPEN, FAIL, NOT_APPLICABLE = "pass", "open-choice", "fail", "not-applicable"
 
@@ -137,22 +139,17 @@ def _match(
 ) -> Match | None:
     try:
         reference = run_reference(
-            alternative.method,
+            alternative.reference_class or REGISTRY[alternative.method].reference,
             scenario,
             alternative.arguments(base_arguments),
-            alternative.reference_class,
-            alternative.group_options_ignored,
-            alternative.schedule_ignored,
+            group_options_ignored=alternative.group_options_ignored,
+            schedule_ignored=alternative.schedule_ignored,
         )
     except (ValueError, TypeError, ZeroDivisionError, FloatingPointError):
         return None  # that reading cannot take these hyperparameters
     target_part = target_traj[: len(reference)]
     divergence = first_divergence(target_part, reference, tolerance)
-    worst = max(
-        (float(d.max()) for row in relative_differences(target_part, reference) for d in row
-         if d.size),
-        default=0.0,
-    )  # fmt: skip
+    worst = max_relative_difference(target_part, reference)
     return Match(alternative, divergence, worst, scenario.steps)
 
 
@@ -263,7 +260,7 @@ def classify(
     per-tensor norms agree while e_t is still warming up), and an explanation
     that does not also hold on the battery explains nothing.
     """
-    reference = run_reference(target.method, scenario, arguments)
+    reference = reference_trajectory(target.method, scenario, **arguments)
     divergence = first_divergence(target_traj, reference, tolerance)
     if divergence is None:
         return CheckResult(name, kind, PASS, f"agrees over {scenario.steps} steps")
@@ -354,7 +351,7 @@ def _differential(
     """A check comparing the target with the reference on ``scenario_factory``'s
     gradients (or ``scenario_for``'s), at ``dtype``, with ``fixed`` and ``overrides_for``'s
     hyperparameters; ``setting`` is the same check as the shrinker draws it."""
-    tolerance = FLOAT64_TOLERANCE if dtype == torch.float64 else FLOAT32_TOLERANCE
+    tolerance = tolerance_for(dtype)
 
     def overrides(target: Target) -> dict[str, Any] | str:
         """The constructor overrides, or why the check does not apply."""
@@ -871,7 +868,7 @@ def shrink_divergence(
 
     def reference_run(scenario: Scenario) -> Trajectory | None:
         try:
-            return run_reference(target.method, scenario, setup.arguments)
+            return reference_trajectory(target.method, scenario, **setup.arguments)
         except (ValueError, TypeError, ZeroDivisionError, FloatingPointError):
             return None  # the reference cannot take this sequence: nothing to compare
 

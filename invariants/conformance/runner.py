@@ -14,8 +14,6 @@ import torch
 from invariants.conformance.checks import (
     CHECKS,
     FAIL,
-    FLOAT32_TOLERANCE,
-    FLOAT64_TOLERANCE,
     OPEN,
     SHRINK_SECONDS,
     Check,
@@ -24,6 +22,7 @@ from invariants.conformance.checks import (
     shrink_divergence,
 )
 from invariants.conformance.target import Target
+from optimizers.harness import FLOAT32_TOLERANCE, FLOAT64_TOLERANCE
 from optimizers.registry import REGISTRY
 
 CONFORMS = "conforms"

@@ -1,9 +1,9 @@
 """The gradient sequences the conformance checks feed both sides.
 
-The battery is the differential test's (``optimizers.agreement``): steady
+The battery is the harness's (:func:`optimizers.harness.battery`): steady
 Gaussian gradients, a 100× drop (AdaNorm's correction fires), a burst, sign
 flips, an all-zero step and a tensor that is zero for a while, on a scalar,
-a bias, a matrix, a conv kernel and two one-element layers. ``scale``
+a bias, a matrix, a conv kernel and two one-element layers. Its ``scale``
 multiplies it: ``tiny`` gradients (1e-7) make ε's placement visible,
 ``large`` ones (1e4) test that nothing depends on the gradient's unit.
 """
@@ -14,21 +14,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from invariants.conformance.trajectory import ParamGroup, Scenario
-from optimizers.agreement import DEFAULT_SHAPES, gradient_battery, initial_parameters
+from optimizers.harness import DEFAULT_SHAPES, ParamGroup, Scenario, battery, initial_parameters
+
+__all__ = ["SCALES", "battery", "missing_gradients", "two_groups", "zero_after_history"]
 
 SCALES: Mapping[str, float] = {"unit": 1.0, "tiny": 1e-7, "large": 1e4}
-
-
-def battery(steps: int = 60, seed: int = 0, scale: float = 1.0, **options) -> Scenario:
-    """The differential battery at ``scale`` as a scenario (``options`` go to Scenario)."""
-    params = initial_parameters(DEFAULT_SHAPES, seed)
-    grads = gradient_battery(DEFAULT_SHAPES, steps, seed)
-    return Scenario(
-        params=tuple(params),
-        gradients=tuple(tuple(scale * g for g in step) for step in grads),
-        **options,
-    )
 
 
 def zero_after_history(seed: int = 0) -> Scenario:

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from invariants.conformance.trajectory import ParamGroup, Scenario
+from optimizers.harness import ParamGroup, Scenario
 
 SHRINK_SHAPES: tuple[tuple[int, ...], ...] = ((3,), (2, 2))
 SHRINK_PARAMS = (np.array([0.5, -1.0, 2.0]), np.array([[1.0, -0.5], [0.25, 1.5]]))

@@ -10,8 +10,8 @@
 ``docs/CONFORMANCE.md`` has a worked example.
 """
 
-from invariants.conformance.checks import FLOAT64_TOLERANCE
 from invariants.testing import strategies
 from invariants.testing.reference import reference_trajectory
+from optimizers.harness import FLOAT64_TOLERANCE
 
 __all__ = ["FLOAT64_TOLERANCE", "reference_trajectory", "strategies"]

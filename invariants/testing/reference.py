@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from invariants.conformance.trajectory import Scenario, run_reference
+from optimizers import harness
 from optimizers.registry import REGISTRY
 
 
@@ -45,4 +45,4 @@ def reference_trajectory(
                     f"step {t + 1}, tensor {i}: gradient shape {np.shape(g)} != {p.shape}"
                 )
         steps.append(tuple(None if g is None else np.asarray(g, dtype=np.float64) for g in step))
-    return run_reference(method, Scenario(arrays, tuple(steps)), hyper)
+    return harness.reference_trajectory(method, harness.Scenario(arrays, tuple(steps)), **hyper)

@@ -35,6 +35,8 @@ class GradientNormCorrection(Unit):
 
     traced = ("s", "first_inputs", "square_inputs")
     """What the invariant runners record after this unit: (trace key, context field, ...)."""
+    traced_state = (("e", "norm_ema"),)  # (trace key, state slot) read after the step
+    traced_group_state = (("e", "global_norm_ema"),)  # one e for the group (scope "global")
     hyperparameters = (
         Hyperparameter(
             "gamma",

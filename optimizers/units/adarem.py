@@ -123,6 +123,7 @@ def _peaks(momenta: list[Tensor]) -> list[Tensor]:
 class MomentumAfterUpdate(Unit):
     """``m_{t+1} = β m_t + (1-β) g_t``, run after the parameter update (Alg. 1, last line)."""
 
+    traced_state = (("m", "momentum"),)  # (trace key, state slot) read after the step
     hyperparameters = (
         Hyperparameter(
             "beta",

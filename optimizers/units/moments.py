@@ -100,6 +100,7 @@ def wide_ema_(average: Tensor, value: Tensor, beta: float) -> None:
 class FirstMoment(Unit):
     """``m_t = β1 m_{t-1} + (1-β1) x_t`` with x_t the gradient or AdaNorm's s_t (eq. 5)."""
 
+    traced_state = (("m", "exp_avg"),)  # (trace key, state slot) read after the step
     hyperparameters = (BETAS,)
 
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
@@ -165,6 +166,7 @@ class SecondMoment(Unit):
     stored rounded; an overflowed v_t stays +∞ (a zero step, as in torch: :func:`keep_overflow_`).
     """
 
+    traced_state = (("v", "exp_avg_sq"),)  # (trace key, state slot) read after the step
     hyperparameters = (BETAS, EPS, EPS_MODE)
 
     def __init__(self, reduction: Reduction = "elementwise") -> None:
