@@ -64,7 +64,7 @@ from experiments.training.loop import (
     open_run,
     run_loaders,
 )
-from experiments.training.probes import first_moment_input_norm
+from experiments.training.probes import OscillationIndex, first_moment_input_norm
 from optimizers import NonFiniteGradientError
 
 Layout = Literal["stacked", "looped"]
@@ -92,25 +92,34 @@ def _autocast(device: torch.device):
     return loop._autocast(device)
 
 
-def _channels_last(images: Tensor) -> Tensor:
-    """(runs, B, C, H, W) laid out so that every run's batch is channels_last."""
+def channels_last(images: Tensor) -> Tensor:
+    """(runs, B, C, H, W) laid out so that every run's batch is channels_last (CUDA's fast
+    convolution layout), values unchanged."""
     return images.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
 
 
 @dataclass
-class _Member:
-    """A run in training and what its current epoch has accumulated."""
+class Member:
+    """A run in a stack: its optimizer and probe, and what its current epoch has accumulated
+    (on the device, read once at the end of the epoch)."""
 
-    run: OpenRun
+    optimizer: torch.optim.Optimizer
+    oscillation: OscillationIndex
     loss_sum: Tensor
     norm_sum: Tensor
     steps: int = 0
     seen: int = 0
     divergence: tuple[int | None, str] | None = None
 
+    @classmethod
+    def of(cls, optimizer: torch.optim.Optimizer, oscillation: OscillationIndex) -> Member:
+        device = oscillation.start.device
+        return cls(optimizer, oscillation, torch.zeros((), device=device),
+                   torch.zeros((), device=device))  # fmt: skip
 
-class _Forward:
-    """Per-run losses of one step: the stacked (vmapped) or the looped layout."""
+
+class RunsForward:
+    """The forward and backward of the runs in a stack: stacked (vmapped) or looped."""
 
     def __init__(self, models: list[nn.Module], layout: Layout) -> None:
         self.models = models
@@ -157,7 +166,7 @@ class _Forward:
             for images, labels in loader.iter_epoch(0):
                 batch = images.expand(runs, *images.shape)
                 if device.type == "cuda":
-                    batch = _channels_last(batch)
+                    batch = channels_last(batch)
                 logits = self.stack(batch).float()  # (runs, B, classes)
                 per_image = nn.functional.cross_entropy(
                     logits.flatten(0, 1), labels.repeat(runs), reduction="none"
@@ -170,6 +179,56 @@ class _Forward:
             (float(t) / seen, 100.0 * int(c) / seen)
             for t, c in zip(total.cpu(), correct.cpu(), strict=True)
         ]
+
+
+def train_step(
+    forward: RunsForward,
+    members: Sequence[Member],
+    images: Tensor,
+    labels: Tensor,
+    device: torch.device,
+) -> list[int]:
+    """One training step of every run: batch row i is member i's. Returns the positions of
+    the members that diverged at this step (their parameters and state unchanged)."""
+    losses = backward_step(forward, members, images, labels, device)
+    return optimizer_steps(members, losses, labels.shape[1])
+
+
+def backward_step(
+    forward: RunsForward,
+    members: Sequence[Member],
+    images: Tensor,
+    labels: Tensor,
+    device: torch.device,
+) -> Tensor:
+    """The gradients of a step: every member's zeroed, then its own loss back-propagated;
+    returns the (runs,) losses."""
+    for member in members:
+        member.optimizer.zero_grad(set_to_none=True)
+    if device.type == "cuda":
+        images = channels_last(images)
+    return forward.backward(images, labels, device)
+
+
+def optimizer_steps(members: Sequence[Member], losses: Tensor, batch: int) -> list[int]:
+    """Each member's own optimizer step and probes, as :func:`loop.train` takes them; the
+    positions of the members whose optimizer refused a non-finite gradient."""
+    diverged = []
+    for position, (member, loss) in enumerate(zip(members, losses.unbind(), strict=True)):
+        try:
+            member.optimizer.step()
+        except NonFiniteGradientError as error:
+            # The step changed nothing; this run has diverged here (its result); the others
+            # go on.
+            member.divergence = (member.steps + 1, str(error))
+            diverged.append(position)
+            continue
+        member.norm_sum += first_moment_input_norm(member.optimizer)
+        member.oscillation.update()
+        member.loss_sum += loss * batch
+        member.steps += 1
+        member.seen += batch
+    return diverged
 
 
 _DROPOUT = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
@@ -261,19 +320,12 @@ def _train_epoch(
     """Train every run of ``active`` through (0-based) ``epoch``, log and checkpoint each;
     return the runs that diverged (they leave the stack)."""
     indices = list(active)
-    members = {
-        i: _Member(
-            run,
-            torch.zeros((), device=device),
-            torch.zeros((), device=device),
-        )
-        for i, run in active.items()
-    }
+    members = {i: Member.of(run.optimizer, run.oscillation) for i, run in active.items()}
     lrs = {i: run.set_learning_rate(epoch) for i, run in active.items()}
     seeds = [active[i].spec.seed for i in indices]
     stacked_runs = len(indices)
     in_stack = list(indices)  # the runs still stepping this epoch
-    forward = _Forward([active[i].model for i in in_stack], layout)
+    forward = RunsForward([active[i].model for i in in_stack], layout)
     forward.train()
     ended: list[int] = []
     started = time.perf_counter()
@@ -285,42 +337,24 @@ def _train_epoch(
         if member.divergence is not None:
             test = None
             ended.append(i)
-        entry = member.run.epoch_entry(
+        run = active[i]
+        entry = run.epoch_entry(
             epoch, lrs[i], member.divergence, train_loss, test,
             float(member.norm_sum) / max(member.steps, 1), seconds, member.seen,
         )  # fmt: skip
         entry["stacked_runs"] = stacked_runs
-        member.run.save_epoch(entry, epoch, kill_at)
+        run.save_epoch(entry, epoch, kill_at)
         if progress is not None:
-            progress(member.run.progress_line(entry))
+            progress(run.progress_line(entry))
 
     step = 0
     for images, labels in train_loader.iter_stacked_epoch(seeds, epoch):
         if len(in_stack) < len(indices):  # rows of the runs that left this epoch
             rows = torch.tensor([indices.index(i) for i in in_stack], device=images.device)
             images, labels = images.index_select(0, rows), labels.index_select(0, rows)
-        if device.type == "cuda":
-            images = _channels_last(images)
-        for i in in_stack:
-            active[i].optimizer.zero_grad(set_to_none=True)
-        losses = forward.backward(images, labels, device)
+        positions = train_step(forward, [members[i] for i in in_stack], images, labels, device)
+        left = [in_stack[position] for position in positions]
         step += 1
-        left = []
-        for i, loss in zip(in_stack, losses.unbind(), strict=True):
-            member, run = members[i], active[i]
-            try:
-                run.optimizer.step()
-            except NonFiniteGradientError as error:
-                # The step changed nothing; this run has diverged here (its result); the
-                # others go on.
-                member.divergence = (member.steps + 1, str(error))
-                left.append(i)
-                continue
-            member.norm_sum += first_moment_input_norm(run.optimizer)
-            run.oscillation.update()
-            member.loss_sum += loss * labels.shape[1]
-            member.steps += 1
-            member.seen += labels.shape[1]
         loop._maybe_kill(kill_at, "step", epoch + 1, step)
         if left:
             for i in left:
@@ -328,7 +362,7 @@ def _train_epoch(
             in_stack = [i for i in in_stack if i not in left]
             if not in_stack:
                 break
-            forward = _Forward([active[i].model for i in in_stack], layout)
+            forward = RunsForward([active[i].model for i in in_stack], layout)
             forward.train()
     seconds = time.perf_counter() - started
     if in_stack:
@@ -342,7 +376,7 @@ def _train_epoch(
             evaluator = (
                 forward
                 if len(finite) == len(in_stack)
-                else _Forward([active[i].model for i in finite], layout)
+                else RunsForward([active[i].model for i in finite], layout)
             )
             tested.update(zip(finite, evaluator.evaluate(test_loader, device), strict=True))
         for i in in_stack:
