@@ -211,10 +211,17 @@ def backward_step(
 
 
 def optimizer_steps(members: Sequence[Member], losses: Tensor, batch: int) -> list[int]:
-    """Each member's own optimizer step and probes, as :func:`loop.train` takes them; the
-    positions of the members whose optimizer refused a non-finite gradient."""
+    """Each member's own optimizer step, then its probes, as :func:`loop.train` takes them;
+    the positions of the members whose optimizer refused a non-finite gradient."""
+    diverged = step_optimizers(members)
+    update_probes(members, losses, batch, diverged)
+    return diverged
+
+
+def step_optimizers(members: Sequence[Member]) -> list[int]:
+    """``optimizer.step()`` of every member; the positions of those that diverged."""
     diverged = []
-    for position, (member, loss) in enumerate(zip(members, losses.unbind(), strict=True)):
+    for position, member in enumerate(members):
         try:
             member.optimizer.step()
         except NonFiniteGradientError as error:
@@ -222,13 +229,21 @@ def optimizer_steps(members: Sequence[Member], losses: Tensor, batch: int) -> li
             # go on.
             member.divergence = (member.steps + 1, str(error))
             diverged.append(position)
+    return diverged
+
+
+def update_probes(
+    members: Sequence[Member], losses: Tensor, batch: int, diverged: Sequence[int] = ()
+) -> None:
+    """After a step: each stepped member's first-moment norm, oscillation index and loss."""
+    for position, (member, loss) in enumerate(zip(members, losses.unbind(), strict=True)):
+        if position in diverged:
             continue
         member.norm_sum += first_moment_input_norm(member.optimizer)
         member.oscillation.update()
         member.loss_sum += loss * batch
         member.steps += 1
         member.seen += batch
-    return diverged
 
 
 _DROPOUT = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)

@@ -11,7 +11,8 @@ its probes) at a study's model, width and batch size, in two layouts:
   as :func:`~experiments.training.engine.train_together` trains a study.
 
 It reports images/s per run and in aggregate, the share of step time spent in
-the N ``optimizer.step()`` calls and their probes, and, from the model's FLOP count
+the N ``optimizer.step()`` calls and in the per-step probes the loop records (first-moment
+norm, oscillation index), and, from the model's FLOP count
 (``torch.utils.flop_counter``) and ``--peak-tflops``, the model FLOP utilisation
 (MFU). On CUDA the forward and backward run under bf16 autocast with float32
 parameters and optimizer state, channels_last, as the training loop does.
@@ -41,7 +42,13 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from experiments.data.device_loader import DeviceLoader
 from experiments.models.registry import build_model
-from experiments.training.engine import Member, RunsForward, backward_step, optimizer_steps
+from experiments.training.engine import (
+    Member,
+    RunsForward,
+    backward_step,
+    step_optimizers,
+    update_probes,
+)
 from experiments.training.probes import OscillationIndex
 from optimizers.arguments import float_above, int_at_least
 from optimizers.registry import REGISTRY
@@ -121,8 +128,9 @@ class _Arm:
             yield from self.loader.iter_stacked_epoch(self.seeds, epoch)
             epoch += 1
 
-    def step(self, stacked: bool) -> tuple[float, float]:
-        """One training step of every run: (seconds in all, seconds in optimizer steps)."""
+    def step(self, stacked: bool) -> tuple[float, float, float]:
+        """One training step of every run: seconds in all, in the ``optimizer.step()`` calls,
+        and in the per-step probes (first-moment norm, oscillation index, loss sum)."""
         _synchronize(self.device)
         started = time.perf_counter()
         images, labels = next(self._batches)
@@ -137,11 +145,14 @@ class _Arm:
             ]
         _synchronize(self.device)
         optimizer_started = time.perf_counter()
-        for group, loss in zip(groups, losses, strict=True):
-            optimizer_steps(group, loss, labels.shape[1])
+        diverged = [step_optimizers(group) for group in groups]
+        _synchronize(self.device)
+        probes_started = time.perf_counter()
+        for group, loss, skip in zip(groups, losses, diverged, strict=True):
+            update_probes(group, loss, labels.shape[1], skip)
         _synchronize(self.device)
         finished = time.perf_counter()
-        return finished - started, finished - optimizer_started
+        return finished - started, probes_started - optimizer_started, finished - probes_started
 
 
 def measure(
@@ -159,8 +170,9 @@ def measure(
                 for _ in range(spec.warmup):
                     arm.step(stacked)
                 timings = [arm.step(stacked) for _ in range(spec.steps)]
-                seconds = statistics.median(t for t, _ in timings)
-                optimizer_seconds = statistics.median(o for _, o in timings)
+                seconds = statistics.median(t for t, _, _ in timings)
+                optimizer_seconds = statistics.median(o for _, o, _ in timings)
+                probe_seconds = statistics.median(p for _, _, p in timings)
                 per_run = spec.batch / seconds
                 row = {
                     "optimizer": optimizer,
@@ -170,6 +182,7 @@ def measure(
                     "images_per_second_per_run": per_run,
                     "images_per_second": per_run * runs,
                     "optimizer_share": optimizer_seconds / seconds,
+                    "probe_share": probe_seconds / seconds,
                     "flops_per_image": flops,
                 }
                 if spec.peak_tflops:
@@ -178,7 +191,8 @@ def measure(
                 progress(
                     f"{optimizer:>12} N={runs:<2} {row['layout']:>8}: "
                     f"{row['images_per_second']:9.0f} img/s in all, "
-                    f"optimizer {100 * row['optimizer_share']:4.1f}% of the step"
+                    f"optimizer {100 * row['optimizer_share']:4.1f}%, probes "
+                    f"{100 * row['probe_share']:4.1f}% of the step"
                 )
     return rows
 
@@ -188,15 +202,16 @@ def markdown(rows: Sequence[dict[str, Any]], spec: argparse.Namespace) -> str:
         f"Training throughput: {spec.model} (width {spec.width:g}), batch {spec.batch}, "
         f"device {spec.device}, median of {spec.steps} steps.",
         "",
-        "| optimizer | runs | layout | img/s per run | img/s in all | optimizer share | MFU |",
-        "|---|---|---|---|---|---|---|",
+        "| optimizer | runs | layout | img/s per run | img/s in all | optimizer share "
+        "| probe share | MFU |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         mfu = f"{100 * row['mfu']:.1f}%" if "mfu" in row else "—"
         lines.append(
             f"| {row['optimizer']} | {row['runs']} | {row['layout']} | "
             f"{row['images_per_second_per_run']:.0f} | {row['images_per_second']:.0f} | "
-            f"{100 * row['optimizer_share']:.1f}% | {mfu} |"
+            f"{100 * row['optimizer_share']:.1f}% | {100 * row['probe_share']:.1f}% | {mfu} |"
         )
     return "\n".join(lines) + "\n"
 
