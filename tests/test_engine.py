@@ -17,9 +17,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
 from experiments.data import ImageDataset, load_dataset
-from experiments.training.engine import group_for_stacking, stack_signature, train_together
+from experiments.training.engine import (
+    _refuse_random_forward,
+    group_for_stacking,
+    stack_signature,
+    train_together,
+)
 from experiments.training.loop import CHECKPOINT, HISTORY, METRICS, RunSpec, read_metrics, train
 from experiments.training.protocols import PROTOCOLS
 from tests.run_interrupts import crash_at
@@ -202,6 +208,10 @@ def test_runs_that_cannot_share_a_stack_are_refused(tiny: ImageDataset, tmp_path
     other = dataclasses.replace(specs[0], data="cifar10-5000-000000000000")
     with pytest.raises(ValueError, match="is a run on data"):
         train_together([other], tiny, tmp_path)
+    # Dropout would draw every run's masks from one generator: refused, not silently shared.
+    with pytest.raises(ValueError, match="draws random numbers"):
+        _refuse_random_forward(nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.1)), "a run")
+    _refuse_random_forward(nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.0)), "a run")
 
 
 def test_stacked_batches_are_each_runs_own(tiny: ImageDataset) -> None:
