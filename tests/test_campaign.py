@@ -191,7 +191,7 @@ def test_add_refuses_a_file_that_is_not_a_bundle(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [bad]  # nothing written
 
 
-@pytest.mark.parametrize("engine", ["stacked", "sequential"])
+@pytest.mark.parametrize("engine", ["looped", "sequential"])
 def test_an_interrupted_campaign_leaves_every_finished_epoch_in_the_bundle(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str
 ) -> None:

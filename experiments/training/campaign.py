@@ -6,7 +6,7 @@
 1. **Measure** (first seconds): a few timed training steps of each model the plan may use,
    at its paper batch size, with the slowest common arm (AdamNorm; ``throughput.py``'s steps
    of the training engine): :data:`STACK_RUNS` runs stacked, the aggregate rate (one run
-   alone with ``--engine sequential``).
+   alone where the runs train looped or sequentially).
 2. **Plan**: walk :data:`PRIORITY` (the order is data, not code) and give each entry the
    seeds its statistic needs (:func:`seeds_needed`, from the paired variances recorded under
    ``experiments/training/recorded/``), skipping every run already recorded there or finished
@@ -14,8 +14,9 @@
    a run too long for what is left of the budget waits for a later campaign. The plan is
    printed before anything trains, with what each unaffordable entry would need.
 3. **Train** each entry's planned runs together, up to :data:`STACK_RUNS` at a time, in the
-   stacked engine (``engine.train_together``; runs of another model, width or batch size go in
-   another stack), or one after another with ``--engine sequential`` (``loop.train``); each
+   engine (``engine.train_together``; runs of another model, width or batch size go in
+   another stack; stacked on CUDA, looped on the CPU: ``--engine auto``), or one after
+   another with ``--engine sequential`` (``loop.train``); each
    run streams its ``metrics.jsonl`` under ``--runs``, and after every finished epoch
    ``--out/campaign.json.gz`` is rewritten atomically: the plan, command, environment,
    measured throughput and every run's history so far. A device that goes away early still
@@ -78,7 +79,7 @@ from experiments.training.claims import (
     protocol_for,
     study_verdict,
 )
-from experiments.training.engine import group_for_stacking, train_together
+from experiments.training.engine import default_layout, group_for_stacking, train_together
 from experiments.training.loop import HISTORY, RunSpec, finished_record, read_history, train
 from experiments.training.protocols import PROTOCOLS, Protocol
 from theory.verdicts import write_results, write_text_atomically
@@ -99,7 +100,12 @@ RUN_OVERHEAD_S = 1.0
 STACK_RUNS = 8
 """Most runs the engine trains in one stack (a study's arms x seeds; issue 17's target
 setting); the throughput is measured at this many, so a run's estimate is its share."""
-ENGINES = ("stacked", "sequential")
+ENGINES = ("auto", "stacked", "looped", "sequential")
+"""``auto``: the engine in the device's layout (``engine.DEFAULT_LAYOUT``); ``stacked`` or
+``looped``: the engine in that layout; ``sequential``: ``loop.train``, one run at a time."""
+MEASURE_STEPS = {"cuda": (2, 8), "cpu": (1, 2)}
+"""(warm-up, timed) training steps of the throughput measurement per device type: a CPU step of
+eight stacked runs takes seconds, and the measurement comes out of the budget."""
 
 
 class CampaignError(ValueError):
@@ -626,14 +632,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--recorded", type=Path, default=recorded.ROOT, help="recorded campaigns")
     parser.add_argument("--plan-only", action="store_true", help="print the plan and stop")
     parser.add_argument(
-        "--engine", choices=ENGINES, default="stacked",
-        help="train an entry's runs together (default) or one after another",
+        "--engine", choices=ENGINES, default="auto",
+        help="train an entry's runs together (auto: the device's layout) or one by one",
     )  # fmt: skip
     parser.add_argument("--dry-run-model", default=None, help="e.g. small_cnn: CPU dry run")
     parser.add_argument("--dry-run-width", type=_budget, default=0.25)
     parser.add_argument("--dry-run-images", type=int, default=200)
     args = parser.parse_args(argv)
     args.device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if args.engine == "auto":
+        args.engine = default_layout(args.device)
     if args.device.type == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda asked for, but torch sees no CUDA device")
     prefixes = [p for p in args.only.split(",") if p]
@@ -674,7 +682,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         key = (protocol.model, protocol.width, protocol.batch_size)
         if key not in measured:
             runs = STACK_RUNS if args.engine == "stacked" else 1
-            measured[key] = measure_images_per_second(*key, args.device, runs=runs)
+            warmup, steps = MEASURE_STEPS.get(args.device.type, MEASURE_STEPS["cpu"])
+            measured[key] = measure_images_per_second(
+                *key, args.device, runs=runs, steps=steps, warmup=warmup
+            )
         return measured[key]["images_per_second"]
 
     def done(spec: RunSpec) -> bool:
@@ -757,7 +768,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.engine == "sequential":
                 train(fits[0], data, runs_dir, device=args.device, progress=flush)
             else:
-                train_together(fits, data, runs_dir, device=args.device, progress=flush)
+                train_together(
+                    fits, data, runs_dir, device=args.device, progress=flush, layout=args.engine
+                )
     bundle["runs"] = _run_logs(runs_dir, own_keys)
     bundle["finished"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     write_bundle(bundle_path, bundle)
