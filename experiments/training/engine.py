@@ -71,11 +71,12 @@ from optimizers import NonFiniteGradientError
 Layout = Literal["stacked", "looped"]
 LAYOUTS: tuple[Layout, ...] = ("stacked", "looped")
 DEFAULT_LAYOUT: dict[str, Layout] = {"cuda": "stacked", "cpu": "looped"}
-"""The layout per device type, by measurement. CPU (2 shared cores, torch 2.13, oneDNN): eight
-small-CNN runs (width 0.25, batch 64, AdamNorm, 200 images, one epoch) took 28.7 s stacked
-against 8 x 3.3 s looped, the grouped-convolution backward costing ~4x the eight separate
-ones, so the CPU trains looped. CUDA: stacked, for the launch-bound small-batch step (issue
-17); ``nox -s throughput -- --device cuda ...`` measures the choice on the device."""
+"""The layout per device type, by measurement. CPU (2 shared cores, torch 2.13, oneDNN; the
+engine's step with AdamNorm, best of 10 interleaved steps): stacked ran at 0.90x the
+separate runs' images/s for six small CNNs of width 0.5 at batch 64 and 0.95x for eight of
+width 0.25 (the grouped convolutions of the stack are no faster on the CPU), so the CPU
+trains looped. CUDA: stacked, for the launch-bound small-batch step (issue 17);
+``nox -s throughput -- --device cuda ...`` measures the choice on the device."""
 
 
 def default_layout(device: torch.device) -> Layout:
