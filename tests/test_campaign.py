@@ -191,28 +191,38 @@ def test_add_refuses_a_file_that_is_not_a_bundle(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [bad]  # nothing written
 
 
+@pytest.mark.parametrize("engine", ["looped", "sequential"])
 def test_an_interrupted_campaign_leaves_every_finished_epoch_in_the_bundle(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str
 ) -> None:
     """The device may go away at any moment: the bundle on disk already holds each epoch."""
     from experiments.training import campaign
 
-    started: list[str] = []
-    real_train = campaign.train
+    logged: list[str] = []
 
-    def train_then_lose_the_device(spec, *args, **kwargs):
-        if len(started) == 2:
-            raise KeyboardInterrupt("the device went away")
-        started.append(spec.key)
-        return real_train(spec, *args, **kwargs)
+    def losing_the_device_after_two_epochs(real):
+        def run(specs, *args, progress, **kwargs):
+            def report(message: str) -> None:
+                progress(message)  # the campaign's own: it rewrites the bundle
+                logged.append(message.split(" ")[0])
+                if len(logged) == 2:
+                    raise KeyboardInterrupt("the device went away")
 
-    monkeypatch.setattr(campaign, "train", train_then_lose_the_device)
+            return real(specs, *args, progress=report, **kwargs)
+
+        return run
+
+    for name in ("train", "train_together"):
+        monkeypatch.setattr(
+            campaign, name, losing_the_device_after_two_epochs(getattr(campaign, name))
+        )
     argv = ["--budget-min", "1", "--only", "AN-9/vgg16/AdamNorm-Adam", *DRY_RUN]
-    argv += ["--out", str(tmp_path), "--recorded", str(tmp_path / "none")]
+    argv += ["--out", str(tmp_path), "--recorded", str(tmp_path / "none"), "--engine", engine]
     with pytest.raises(KeyboardInterrupt):
         campaign.main(argv)
     with gzip.open(tmp_path / BUNDLE, "rt") as fh:
         bundle = json.load(fh)
-    assert [log["run"] for log in bundle["runs"]] == started
+    assert bundle["engine"] == engine
+    assert sorted(log["run"] for log in bundle["runs"]) == sorted(logged)
     assert all(len(log["history"]) == 1 for log in bundle["runs"])
     assert "finished" not in bundle

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -48,3 +50,26 @@ def test_state_dict_moves_between_devices(name: str) -> None:
             assert value.device.type == "cpu"
     q.grad = p.grad.cpu()
     restored.step()
+
+
+def test_engine_trains_a_study_on_cuda(tmp_path) -> None:
+    """The stacked engine's CUDA path (bf16 autocast, channels_last, batched evaluation) runs
+    and logs what loop.train logs; bf16 leaves ~1e-2 between the two paths, so the numbers
+    are compared loosely and the bitwise checks stay with tests/test_engine.py on the CPU."""
+    from experiments.data import load_dataset
+    from experiments.training.engine import train_together
+    from experiments.training.loop import finished_record, train
+    from tests.test_engine import _specs
+
+    full = load_dataset("cifar10", subset=True)
+    data = dataclasses.replace(
+        full, test_images=full.test_images[:100], test_labels=full.test_labels[:100]
+    )
+    specs = _specs(data)
+    together = train_together(specs, data, tmp_path / "together", device="cuda")
+    for spec, record in zip(specs, together, strict=True):
+        alone = train(spec, data, tmp_path / "alone", device="cuda")
+        assert finished_record(spec, tmp_path / "together") is not None
+        for mine, theirs in zip(record["history"], alone["history"], strict=True):
+            assert set(mine) - {"stacked_runs"} == set(theirs)
+            assert mine["train_loss"] == pytest.approx(theirs["train_loss"], rel=0.05)

@@ -137,7 +137,9 @@ def test_throughput_benchmark_writes_both_layouts(tmp_path) -> None:
     }  # fmt: skip
     for row in rows:
         assert row["images_per_second"] == pytest.approx(row["runs"] * 4 / row["step_seconds"])
-        assert 0 < row["optimizer_share"] < 1 and row["flops_per_image"] > 0 and row["mfu"] > 0
+        assert 0 < row["optimizer_share"] < 1 and 0 < row["probe_share"] < 1
+        assert row["optimizer_share"] + row["probe_share"] < 1  # the forward and backward too
+        assert row["flops_per_image"] > 0 and row["mfu"] > 0
     assert "| AdamNorm | 2 | stacked |" in out.with_suffix(".md").read_text()
 
 

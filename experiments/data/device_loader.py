@@ -11,6 +11,7 @@ epoch can be replayed on its own (e.g. after resuming).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -61,7 +62,7 @@ class DeviceLoader:
         flip: bool = True,
         mean: Sequence[float] = CIFAR10_MEAN,
         std: Sequence[float] = CIFAR10_STD,
-        dtype: torch.dtype = torch.float32,
+        dtype: torch.dtype | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -82,10 +83,12 @@ class DeviceLoader:
         self.padding = padding
         self.flip = flip
         self.mean, self.std = tuple(mean), tuple(std)
-        self.dtype = dtype
+        # None: torch's default dtype, so a float64 model (the equivalence tests) gets
+        # float64 batches without every caller passing it.
+        self.dtype = dtype or torch.get_default_dtype()
         # Made once on the device, so normalising a batch copies nothing from the host.
-        self._mean = torch.tensor(self.mean, dtype=dtype, device=self.device)
-        self._std = torch.tensor(self.std, dtype=dtype, device=self.device)
+        self._mean = torch.tensor(self.mean, dtype=self.dtype, device=self.device)
+        self._std = torch.tensor(self.std, dtype=self.dtype, device=self.device)
         self.seed = seed
         self.epoch = 0
 
@@ -107,29 +110,63 @@ class DeviceLoader:
         self.epoch += 1  # advance now, so an abandoned epoch is not replayed by accident
         return self.iter_epoch(epoch)
 
-    def iter_epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """The batches of ``epoch``; a pure function of (seed, epoch) and the data."""
-        generator = epoch_generator(self.seed, epoch)
+    def with_seed(self, seed: int) -> DeviceLoader:
+        """The same split, sharing its device tensors, with another run's ``seed``: what a
+        loader built with ``seed`` yields, without a second copy of the data."""
+        loader = copy.copy(self)
+        loader.seed, loader.epoch = seed, 0
+        return loader
+
+    def _epoch_plan(self, seed: int, epoch: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The order of ``epoch`` and its augmentation (offsets y, x and flips stacked as
+        rows, or None), on the device: a pure function of (seed, epoch)."""
+        generator = epoch_generator(seed, epoch)
         n = len(self.labels)
         order = torch.randperm(n, generator=generator) if self.shuffle else torch.arange(n)
         # The whole epoch's random numbers go to the device in one copy each, rather
         # than several tiny synchronous copies per batch.
         order = order.to(self.device)
-        if self.augment:
-            params = sample_crop_flip(n, self.padding, generator, self.flip)
-            offset_y, offset_x, flips = (p.to(self.device) for p in params)
+        if not self.augment:
+            return order, None
+        params = sample_crop_flip(n, self.padding, generator, self.flip)
+        return order, torch.stack([p.to(torch.int64) for p in params]).to(self.device)
+
+    def _batch(self, index: torch.Tensor, augmentation: torch.Tensor | None) -> torch.Tensor:
+        batch = self.images.index_select(0, index)
+        if augmentation is not None:
+            offset_y, offset_x, flips = augmentation
+            batch = crop_flip(batch, offset_y, offset_x, flips.bool(), self.padding)
+        return normalize(batch, self._mean, self._std, self.dtype)
+
+    def iter_epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The batches of ``epoch``; a pure function of (seed, epoch) and the data."""
+        order, augmentation = self._epoch_plan(self.seed, epoch)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
-            stop = start + self.batch_size
-            index = order[start:stop]
-            batch = self.images.index_select(0, index)
-            if self.augment:
-                batch = crop_flip(
-                    batch, offset_y[start:stop], offset_x[start:stop], flips[start:stop],
-                    self.padding,
-                )  # fmt: skip
+            index = order[start : start + self.batch_size]
+            window = None if augmentation is None else augmentation[:, start : start + len(index)]
+            yield self._batch(index, window), self.labels.index_select(0, index)
+
+    def iter_stacked_epoch(
+        self, seeds: Sequence[int], epoch: int
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Batches of ``epoch`` for several runs at once: (runs, B, C, H, W) images and
+        (runs, B) labels, row i being exactly the batch that :meth:`iter_epoch` of a loader
+        seeded ``seeds[i]`` yields; one gather, crop and normalisation serve every run."""
+        plans = [self._epoch_plan(seed, epoch) for seed in seeds]
+        orders = torch.stack([order for order, _ in plans])  # (runs, n)
+        augmentation = None if plans[0][1] is None else torch.stack([a for _, a in plans], 1)
+        runs = len(seeds)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            index = orders[:, start : start + self.batch_size]
+            size = index.shape[1]
+            window = None
+            if augmentation is not None:  # (3, runs, size) -> (3, runs * size)
+                window = augmentation[:, :, start : start + size].reshape(3, runs * size)
+            flat = index.reshape(-1)
+            images = self._batch(flat, window)
             yield (
-                normalize(batch, self._mean, self._std, self.dtype),
-                self.labels.index_select(0, index),
+                images.view(runs, size, *images.shape[1:]),
+                self.labels.index_select(0, flat).view(runs, size),
             )
 
 

@@ -4,17 +4,23 @@
         --out "$OUT" --runs /tmp/campaign-runs
 
 1. **Measure** (first seconds): a few timed training steps of each model the plan may use,
-   at its paper batch size, with the slowest common arm (AdamNorm; ``throughput.py``'s steps).
+   at its paper batch size, with the slowest common arm (AdamNorm; ``throughput.py``'s steps
+   of the training engine): :data:`STACK_RUNS` runs stacked, the aggregate rate (one run
+   alone where the runs train looped or sequentially).
 2. **Plan**: walk :data:`PRIORITY` (the order is data, not code) and give each entry the
    seeds its statistic needs (:func:`seeds_needed`, from the paired variances recorded under
    ``experiments/training/recorded/``), skipping every run already recorded there or finished
    in ``--runs``; runs are taken seed by seed (all arms of seed 0, then seed 1, ...), first fit:
    a run too long for what is left of the budget waits for a later campaign. The plan is
    printed before anything trains, with what each unaffordable entry would need.
-3. **Train** the planned runs one after another (``loop.train``); each run streams its
-   ``metrics.jsonl`` under ``--runs``, and after every finished epoch ``--out/campaign.json.gz``
-   is rewritten atomically: the plan, command, environment, measured throughput and every
-   run's history so far. A device that goes away early still returns every finished epoch.
+3. **Train** each entry's planned runs together, up to :data:`STACK_RUNS` at a time, in the
+   engine (``engine.train_together``; runs of another model, width or batch size go in
+   another stack; stacked on CUDA, looped on the CPU: ``--engine auto``), or one after
+   another with ``--engine sequential`` (``loop.train``); each
+   run streams its ``metrics.jsonl`` under ``--runs``, and after every finished epoch
+   ``--out/campaign.json.gz`` is rewritten atomically: the plan, command, environment,
+   measured throughput and every run's history so far. A device that goes away early still
+   returns every finished epoch.
 4. **Record**: ``python -m experiments.training.recorded add campaign.json.gz`` (:func:`add`)
    turns the bundle into a folder under ``experiments/training/recorded/`` whose verdicts the
    report reads as evidence; the next campaign skips what it recorded and plans further.
@@ -73,6 +79,7 @@ from experiments.training.claims import (
     protocol_for,
     study_verdict,
 )
+from experiments.training.engine import default_layout, group_for_stacking, train_together
 from experiments.training.loop import HISTORY, RunSpec, finished_record, read_history, train
 from experiments.training.protocols import PROTOCOLS, Protocol
 from theory.verdicts import write_results, write_text_atomically
@@ -90,6 +97,15 @@ EVAL_SPEEDUP = 3.0
 """Evaluation images per training image's time (forward only, no optimizer)."""
 RUN_OVERHEAD_S = 1.0
 """Per-run start-up (model build, loaders, first-epoch allocation) in the estimate."""
+STACK_RUNS = 8
+"""Most runs the engine trains in one stack (a study's arms x seeds; issue 17's target
+setting); the throughput is measured at this many, so a run's estimate is its share."""
+ENGINES = ("auto", "stacked", "looped", "sequential")
+"""``auto``: the engine in the device's layout (``engine.DEFAULT_LAYOUT``); ``stacked`` or
+``looped``: the engine in that layout; ``sequential``: ``loop.train``, one run at a time."""
+MEASURE_STEPS = {"cuda": (2, 8), "cpu": (1, 2)}
+"""(warm-up, timed) training steps of the throughput measurement per device type: a CPU step of
+eight stacked runs takes seconds, and the measurement comes out of the budget."""
 
 
 class CampaignError(ValueError):
@@ -241,23 +257,33 @@ def seeds_table(entries: Sequence[Entry], *roots: Path) -> list[SeedsNeed]:
 
 
 def measure_images_per_second(
-    model: str, width: float, batch: int, device: torch.device, steps: int = 4, warmup: int = 2
+    model: str,
+    width: float,
+    batch: int,
+    device: torch.device,
+    runs: int = 1,
+    steps: int = 4,
+    warmup: int = 2,
 ) -> dict[str, Any]:
-    """Median training images/s of one run (forward, backward, optimizer step) of ``model``."""
+    """Median training images/s in all of ``runs`` runs of ``model`` trained by the engine's
+    step (batches, forward, backward, optimizer steps and probes): stacked when ``runs`` > 1."""
     from experiments.training.throughput import _Arm, training_flops_per_image
 
     spec = argparse.Namespace(model=model, width=width, batch=batch)
-    arm = _Arm(spec, MEASURED_OPTIMIZER, 1, device)
+    arm = _Arm(spec, MEASURED_OPTIMIZER, runs, device)
+    stacked = runs > 1
     for _ in range(warmup):
-        arm.step(False)
-    seconds = float(np.median([arm.step(False)[0] for _ in range(steps)]))
+        arm.step(stacked)
+    seconds = float(np.median([arm.step(stacked)[0] for _ in range(steps)]))
     flops = training_flops_per_image(arm.models[0], batch, device)
     return {
         "model": model,
         "width": width,
         "batch_size": batch,
         "optimizer": MEASURED_OPTIMIZER,
-        "images_per_second": batch / seconds,
+        "runs": runs,
+        "layout": "stacked" if stacked else "separate",
+        "images_per_second": runs * batch / seconds,
         "flops_per_image": flops,
         "steps": steps,
     }
@@ -528,8 +554,9 @@ def _entry_result(entry: Entry, item: dict[str, Any], logs: dict[str, Any], bund
     records = {arm.label: [by_arm[arm.label][s] for s in seeds] for arm in study.arms}
     protocol = protocol_for(STUDIES[entry.claim_id], item["protocol_scale"])
     images = min(bundle["data"]["train_images"], protocol.train_subset or math.inf)
-    seconds = sum(e.get("seconds", 0.0) for logs_ in records.values() for r in logs_
-                  for e in r["history"])  # fmt: skip
+    # Runs trained together share each epoch's wall time: count it once.
+    seconds = sum(e.get("seconds", 0.0) / e.get("stacked_runs", 1) for logs_ in records.values()
+                  for r in logs_ for e in r["history"])  # fmt: skip
     result = study_result(
         study, item["scale"], protocol, seeds, records, int(images),
         bundle["data"]["description"], seconds, command=bundle["command"],
@@ -556,7 +583,7 @@ def _readme(name: str, bundle: dict[str, Any], results: Sequence[Any], runs: int
         for r in results
     )
     rates = "\n".join(
-        f"| {t['model']} | {t['batch_size']} | {t['images_per_second']:.0f} |"
+        f"| {t['model']} | {t['batch_size']} | {t.get('runs', 1)} | {t['images_per_second']:.0f} |"
         for t in bundle["throughput"]
     )
     return f"""# Training campaign {name}
@@ -571,10 +598,10 @@ Budget {bundle["budget_min"]} min; {runs} runs in `runs.json.gz` (per-epoch logs
 |---|---|---|---|---|
 {rows}
 
-Measured training throughput (one run, {MEASURED_OPTIMIZER}):
+Measured training throughput ({MEASURED_OPTIMIZER}; img/s in all of the runs stepped together):
 
-| model | batch | img/s |
-|---|---|---|
+| model | batch | runs | img/s |
+|---|---|---|---|
 {rates}
 
 `manifest.json` makes this folder evidence for the report; each record's fidelity is
@@ -604,11 +631,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default="", help="comma-separated entry names or prefixes")
     parser.add_argument("--recorded", type=Path, default=recorded.ROOT, help="recorded campaigns")
     parser.add_argument("--plan-only", action="store_true", help="print the plan and stop")
+    parser.add_argument(
+        "--engine", choices=ENGINES, default="auto",
+        help="train an entry's runs together (auto: the device's layout) or one by one",
+    )  # fmt: skip
     parser.add_argument("--dry-run-model", default=None, help="e.g. small_cnn: CPU dry run")
     parser.add_argument("--dry-run-width", type=_budget, default=0.25)
     parser.add_argument("--dry-run-images", type=int, default=200)
     args = parser.parse_args(argv)
     args.device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if args.engine == "auto":
+        args.engine = default_layout(args.device)
     if args.device.type == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda asked for, but torch sees no CUDA device")
     prefixes = [p for p in args.only.split(",") if p]
@@ -648,7 +681,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     def rate(protocol: Protocol) -> float:
         key = (protocol.model, protocol.width, protocol.batch_size)
         if key not in measured:
-            measured[key] = measure_images_per_second(*key, args.device)
+            runs = STACK_RUNS if args.engine == "stacked" else 1
+            warmup, steps = MEASURE_STEPS.get(args.device.type, MEASURE_STEPS["cpu"])
+            measured[key] = measure_images_per_second(
+                *key, args.device, runs=runs, steps=steps, warmup=warmup
+            )
         return measured[key]["images_per_second"]
 
     def done(spec: RunSpec) -> bool:
@@ -660,7 +697,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for row in measured.values():
         print(
             f"measured {row['model']} (width {row['width']:g}), batch {row['batch_size']}, "
-            f"{row['optimizer']}: {row['images_per_second']:.0f} img/s on {args.device}",
+            f"{row['optimizer']}, {row['runs']} run(s) {row['layout']}: "
+            f"{row['images_per_second']:.0f} img/s in all on {args.device}",
             flush=True,
         )
     print(describe_plan(planned, table, budget_s - planned_s), flush=True)
@@ -678,6 +716,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "train_images": len(data.train_labels),
         },
         "throughput": list(measured.values()),
+        "engine": args.engine,
         "seeds": [dataclasses.asdict(row) for row in table],
         "plan": planned,
         "runs": [],
@@ -698,15 +737,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     for item in planned:
         study, protocol = entries[item["entry"]].study(), scale.protocol(entries[item["entry"]])
         arms = {arm.label: arm for arm in study.arms}
-        for run in item["runs"]:
-            if run["status"] != "planned" or run["key"] in own_keys:
+        todo = [
+            (arms[run["arm"]].spec(protocol, run["seed"], fingerprint), run["estimated_s"])
+            for run in item["runs"]
+            if run["status"] == "planned" and run["key"] not in own_keys
+        ]
+        if args.engine == "sequential":
+            batches = [[one] for one in todo]
+        else:  # runs of one architecture and batch size in one stack, at most STACK_RUNS
+            estimates = {spec.key: seconds for spec, seconds in todo}
+            batches = [
+                [(spec, estimates[spec.key]) for spec in group[i : i + STACK_RUNS]]
+                for group in group_for_stacking([spec for spec, _ in todo])
+                for i in range(0, len(group), STACK_RUNS)
+            ]
+        for batch in batches:
+            # What the budget still affords, in plan order: the rest waits for a later
+            # campaign (an estimate is a run's share of its stack's time).
+            left = budget_s - (time.perf_counter() - started)
+            fits = []
+            for spec, estimate in batch:
+                if estimate > left:
+                    print(f"  budget spent: {spec.key} not started", flush=True)
+                    continue
+                fits.append(spec)
+                left -= estimate
+            if not fits:
                 continue
-            if time.perf_counter() - started + run["estimated_s"] > budget_s:
-                print(f"  budget spent: {run['key']} not started", flush=True)
-                continue
-            spec = arms[run["arm"]].spec(protocol, run["seed"], fingerprint)
-            own_keys.append(spec.key)
-            train(spec, data, runs_dir, device=args.device, progress=flush)
+            own_keys.extend(spec.key for spec in fits)
+            if args.engine == "sequential":
+                train(fits[0], data, runs_dir, device=args.device, progress=flush)
+            else:
+                train_together(
+                    fits, data, runs_dir, device=args.device, progress=flush, layout=args.engine
+                )
     bundle["runs"] = _run_logs(runs_dir, own_keys)
     bundle["finished"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     write_bundle(bundle_path, bundle)

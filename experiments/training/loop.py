@@ -47,7 +47,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from experiments.data import ImageDataset, make_loaders
+from experiments.data import DeviceLoader, ImageDataset, make_loaders
 from experiments.models.registry import build_model, count_parameters
 from experiments.training.probes import (
     OscillationIndex,
@@ -320,35 +320,126 @@ def diverged_at(record: dict[str, Any]) -> dict[str, Any] | None:
     )
 
 
-def train(
-    spec: RunSpec,
-    data: ImageDataset,
-    out_dir: str | os.PathLike,
-    *,
-    device: str | torch.device = "cpu",
-    progress: Callable[[str], None] | None = None,
-    compile_model: bool = False,
-) -> dict[str, Any]:
-    """Run (or resume) ``spec`` and return its record: settings plus per-epoch history.
+@dataclass
+class OpenRun:
+    """A run opened for training: its model, optimizer, probe and log, at the epoch it starts.
 
-    ``compile_model`` trains through ``torch.compile(model)``; checkpoints still hold the
-    plain module's ``state_dict`` (no ``_orig_mod.`` prefix), so a run can be resumed with
-    compilation switched on or off. It is not part of ``spec.key``: compiling changes the
-    speed, not the run.
+    One place for what every epoch of a run does around its training steps (learning rate,
+    the log entry, the writes), shared by :func:`train` and the stacked engine
+    (:mod:`experiments.training.engine`), so a run's files are the same whichever trained it.
     """
-    given = data.fingerprint()
+
+    spec: RunSpec
+    run_dir: Path
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    oscillation: OscillationIndex
+    record: dict[str, Any]
+    start_epoch: int
+    base_lr: float
+
+    def set_learning_rate(self, epoch: int) -> float:
+        """Put the schedule's rate for (0-based) ``epoch`` into every group; return it."""
+        lr = _learning_rate(self.spec.protocol, self.base_lr, epoch)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        return lr
+
+    def epoch_entry(
+        self,
+        epoch: int,
+        lr: float,
+        divergence: tuple[int | None, str] | None,
+        train_loss: float,
+        test: tuple[float, float] | None,
+        mean_norm: float,
+        seconds: float,
+        seen: int,
+    ) -> dict[str, Any]:
+        """The log entry of (0-based) ``epoch``: a diverged entry, or the epoch's metrics with
+        ``test`` = (test loss, test accuracy)."""
+        if divergence is not None:
+            entry = _diverged_entry(epoch + 1, lr, *divergence)
+        else:
+            assert test is not None
+            entry = {
+                "epoch": epoch + 1,
+                "lr": lr,
+                "train_loss": train_loss,
+                "test_loss": test[0],
+                "test_accuracy": test[1],
+                "mean_first_moment_input_norm": mean_norm,
+                "layer_step_sizes": layerwise_step_statistics(self.optimizer),
+                "oscillation_index": self.oscillation.value(),
+            }
+        entry["optimizer_state_bytes"] = state_bytes(self.optimizer)
+        entry["seconds"] = seconds
+        entry["images_per_second"] = seen / seconds
+        return entry
+
+    def save_epoch(
+        self, entry: dict[str, Any], epoch: int, kill_at: tuple[str, int, int] | None
+    ) -> None:
+        """Log ``entry`` and checkpoint the run after (0-based) ``epoch``."""
+        self.record["history"].append(entry)
+        # Order matters for a crash between the writes: metrics line, then log, then
+        # checkpoint. Whatever is ahead of the checkpoint is cut back on resume (see above).
+        _append_metrics(self.run_dir / METRICS, entry)
+        _maybe_kill(kill_at, "metrics", epoch + 1)
+        _atomic_write(
+            self.run_dir / HISTORY,
+            lambda path: path.write_text(json.dumps(self.record, indent=1)),
+        )
+        _maybe_kill(kill_at, "history", epoch + 1)
+        # Cloned: a stacked engine's batch-norm buffers are views into all runs' storage,
+        # which torch.save would otherwise write whole into every run's checkpoint.
+        model_state = {name: t.clone() for name, t in self.model.state_dict().items()}
+        _atomic_write(
+            self.run_dir / CHECKPOINT,
+            lambda path: torch.save(
+                {
+                    "model": model_state,
+                    "optimizer": self.optimizer.state_dict(),
+                    "oscillation": self.oscillation.state_dict(),
+                    "epoch": epoch,
+                },
+                path,
+            ),
+        )
+        _maybe_kill(kill_at, "checkpoint", epoch + 1)
+
+    def progress_line(self, entry: dict[str, Any]) -> str:
+        """One line on a finished epoch for a progress callback."""
+        key, epochs = self.spec.key, self.spec.protocol.epochs
+        if entry.get("diverged"):
+            step = entry["diverged_at"]["step"]
+            return f"{key} diverged in epoch {entry['epoch']} (step {step})"
+        return (
+            f"{key} epoch {entry['epoch']}/{epochs}: loss {entry['train_loss']:.3f}, "
+            f"test acc {entry['test_accuracy']:.2f}%, {entry['images_per_second']:.0f} img/s"
+        )
+
+
+def check_data(spec: RunSpec, data: ImageDataset, fingerprint: str | None = None) -> None:
+    """Refuse to train ``spec`` on data other than the data it names (``fingerprint``: the
+    data's, when the caller has it already)."""
+    given = fingerprint or data.fingerprint()
     if spec.data != given:
         raise ValueError(
             f"{spec.key} is a run on data {spec.data}, but was given {data.describe()} "
             f"(fingerprint {given})"
         )
-    device = torch.device(device)
+
+
+def open_run(
+    spec: RunSpec, data: ImageDataset, out_dir: str | os.PathLike, device: torch.device
+) -> OpenRun:
+    """Build ``spec``'s model, optimizer and probe on ``device`` (the model's initial weights
+    a function of the seed) and resume them from the run's checkpoint when there is one."""
     protocol = spec.protocol
     run_dir = Path(out_dir) / spec.key
     run_dir.mkdir(parents=True, exist_ok=True)
     history_path, checkpoint_path = run_dir / HISTORY, run_dir / CHECKPOINT
-    metrics_path = run_dir / METRICS
-    kill_at = _kill_point()
 
     torch.manual_seed(spec.seed)
     model = build_model(protocol.model, num_classes=len(data.classes), width=protocol.width)
@@ -356,7 +447,6 @@ def train(
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     options = protocol.optimizer_options(spec.optimizer, **dict(spec.options))
-    base_lr = options["lr"]
     optimizer = REGISTRY[spec.optimizer].torch_class(model.parameters(), **options)
     params = [p for p in model.parameters() if p.requires_grad]
     oscillation = OscillationIndex(params, samples=spec.oscillation_samples, seed=spec.seed)
@@ -373,9 +463,6 @@ def train(
         "history": [],
     }
     start_epoch = 0
-    finished = finished_record(spec, out_dir)
-    if finished is not None:
-        return finished
     if checkpoint_path.exists() and history_path.exists():
         logged = read_history(history_path)
         saved = _load_checkpoint(checkpoint_path, device)
@@ -398,29 +485,77 @@ def train(
             start_epoch = resume_at
     # From history, not appended to: lines of an interrupted attempt past the checkpoint (or
     # of a run restarted from scratch) would otherwise be counted twice.
-    _rewrite_metrics(metrics_path, record["history"])
+    _rewrite_metrics(run_dir / METRICS, record["history"])
+    return OpenRun(spec, run_dir, model, optimizer, oscillation, record, start_epoch,
+                   options["lr"])  # fmt: skip
 
+
+def run_loaders(
+    data: ImageDataset, protocol: Protocol, seed: int, device: torch.device
+) -> tuple[DeviceLoader, DeviceLoader]:
+    """A run's train loader (its protocol's subset, order and augmentation a function of
+    (seed, epoch)) and its test loader."""
     images, labels = _subset(data, protocol.train_subset)
-    train_loader, test_loader = make_loaders(
+    return make_loaders(
         ImageDataset(
             data.name, data.classes, images, labels, data.test_images, data.test_labels,
             data.source, data.is_subset, data.info,
         ),
         protocol.batch_size,
         device=device,
-        seed=spec.seed,
-        test_batch_size=500,
+        seed=seed,
+        test_batch_size=EVAL_BATCH,
     )  # fmt: skip
+
+
+EVAL_BATCH = 500
+"""Test images per evaluation batch."""
+
+
+def epoch_divergence(
+    divergence: tuple[int | None, str] | None, train_loss: float
+) -> tuple[int | None, str] | None:
+    """Where an epoch diverged: the optimizer's own report, else a non-finite training loss
+    (an optimizer that does not check its gradients), else None."""
+    if divergence is None and not math.isfinite(train_loss):
+        return (None, "non-finite training loss")
+    return divergence
+
+
+def train(
+    spec: RunSpec,
+    data: ImageDataset,
+    out_dir: str | os.PathLike,
+    *,
+    device: str | torch.device = "cpu",
+    progress: Callable[[str], None] | None = None,
+    compile_model: bool = False,
+) -> dict[str, Any]:
+    """Run (or resume) ``spec`` and return its record: settings plus per-epoch history.
+
+    ``compile_model`` trains through ``torch.compile(model)``; checkpoints still hold the
+    plain module's ``state_dict`` (no ``_orig_mod.`` prefix), so a run can be resumed with
+    compilation switched on or off. It is not part of ``spec.key``: compiling changes the
+    speed, not the run.
+    """
+    check_data(spec, data)
+    device = torch.device(device)
+    protocol = spec.protocol
+    kill_at = _kill_point()
+    finished = finished_record(spec, out_dir)
+    if finished is not None:
+        return finished
+    run = open_run(spec, data, out_dir, device)
+    model, optimizer, oscillation = run.model, run.optimizer, run.oscillation
+    train_loader, test_loader = run_loaders(data, protocol, spec.seed, device)
     # Training goes through the compiled wrapper; ``model`` stays the plain module, whose
     # state_dict keys the checkpoint (the wrapper's would carry an ``_orig_mod.`` prefix)
     # and which evaluates the test set (eval mode under no_grad would be a second graph to
     # compile for a small share of the epoch's time).
     forward = torch.compile(model) if compile_model else model
 
-    for epoch in range(start_epoch, protocol.epochs):
-        lr = _learning_rate(protocol, base_lr, epoch)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+    for epoch in range(run.start_epoch, protocol.epochs):
+        lr = run.set_learning_rate(epoch)
         model.train()
         started = time.perf_counter()
         loss_sum = torch.zeros((), device=device)
@@ -449,55 +584,16 @@ def train(
             _maybe_kill(kill_at, "step", epoch + 1, steps)
         seconds = time.perf_counter() - started
         train_loss = float(loss_sum) / seen if seen else math.nan
-        if divergence is None and not math.isfinite(train_loss):
-            divergence = (None, "non-finite training loss")  # an optimizer that does not check
-        if divergence is not None:
-            entry = _diverged_entry(epoch + 1, lr, *divergence)
-        else:
-            test_loss, test_accuracy = evaluate(model, test_loader, device)
-            entry = {
-                "epoch": epoch + 1,
-                "lr": lr,
-                "train_loss": train_loss,
-                "test_loss": test_loss,
-                "test_accuracy": test_accuracy,
-                "mean_first_moment_input_norm": float(norm_sum) / max(steps, 1),
-                "layer_step_sizes": layerwise_step_statistics(optimizer),
-                "oscillation_index": oscillation.value(),
-            }
-        entry["optimizer_state_bytes"] = state_bytes(optimizer)
-        entry["seconds"] = seconds
-        entry["images_per_second"] = seen / seconds
+        divergence = epoch_divergence(divergence, train_loss)
+        test = None if divergence is not None else evaluate(model, test_loader, device)
+        entry = run.epoch_entry(
+            epoch, lr, divergence, train_loss, test, float(norm_sum) / max(steps, 1), seconds, seen
+        )
         if compile_model:
             entry["compiled_model"] = True  # its images/s are not comparable with eager runs
-        record["history"].append(entry)
-        # Order matters for a crash between the writes: metrics line, then log, then
-        # checkpoint. Whatever is ahead of the checkpoint is cut back on resume (see above).
-        _append_metrics(metrics_path, entry)
-        _maybe_kill(kill_at, "metrics", epoch + 1)
-        _atomic_write(history_path, lambda path: path.write_text(json.dumps(record, indent=1)))
-        _maybe_kill(kill_at, "history", epoch + 1)
-        _atomic_write(
-            checkpoint_path,
-            lambda path, e=epoch: torch.save(
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "oscillation": oscillation.state_dict(),
-                    "epoch": e,
-                },
-                path,
-            ),
-        )
-        _maybe_kill(kill_at, "checkpoint", epoch + 1)
+        run.save_epoch(entry, epoch, kill_at)
         if progress is not None:
-            if divergence is not None:
-                progress(f"{spec.key} diverged in epoch {epoch + 1} (step {divergence[0]})")
-            else:
-                progress(
-                    f"{spec.key} epoch {epoch + 1}/{protocol.epochs}: loss {train_loss:.3f}, "
-                    f"test acc {entry['test_accuracy']:.2f}%, {seen / seconds:.0f} img/s"
-                )
+            progress(run.progress_line(entry))
         if divergence is not None:
             break
-    return record
+    return run.record

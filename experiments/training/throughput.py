@@ -1,22 +1,25 @@
-"""Training throughput: N runs one after another against N runs in one :class:`ModelStack`.
+"""Training throughput: N runs one after another against N runs in the stacked engine.
 
-For each optimizer and each number of runs N it times full training steps
-(forward, backward, optimizer step) on random data resident on the device, at a
-study's model, width and batch size, in two layouts:
+For each optimizer and each number of runs N it times the training engine's own
+step (:mod:`experiments.training.engine`: augmented batches drawn from a
+device-resident uint8 data set, forward, backward, each run's optimizer step and
+its probes) at a study's model, width and batch size, in two layouts:
 
-* ``separate``: N models, each stepped in turn (what N processes on one device
-  amount to, without the time slicing);
-* ``stacked``: the same N models in one :class:`~experiments.training.ensemble.ModelStack`.
+* ``separate``: N models, each stepped in turn with the single-run loop's
+  arithmetic (what N processes on one device amount to, without the time slicing);
+* ``stacked``: the same N models in one :class:`~experiments.training.ensemble.ModelStack`,
+  as :func:`~experiments.training.engine.train_together` trains a study.
 
 It reports images/s per run and in aggregate, the share of step time spent in
-the N ``optimizer.step()`` calls, and, from the model's FLOP count
+the N ``optimizer.step()`` calls and in the per-step probes the loop records (first-moment
+norm, oscillation index), and, from the model's FLOP count
 (``torch.utils.flop_counter``) and ``--peak-tflops``, the model FLOP utilisation
 (MFU). On CUDA the forward and backward run under bf16 autocast with float32
 parameters and optimizer state, channels_last, as the training loop does.
 
     python -m experiments.training.throughput                       # CPU, small CNN
     python -m experiments.training.throughput --device cuda --model resnet18 \\
-        --batch 64 --runs 1,8 --optimizers Adam,AdamNorm --peak-tflops 990 \\
+        --batch 64 --runs 1,8 --optimizers Adam,AdamNorm --peak-tflops 989 \\
         --out results/throughput.json                               # also throughput.md
 
 Every figure is a measurement of this process on this machine: rerun to compare.
@@ -37,14 +40,24 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from experiments.data.device_loader import DeviceLoader
 from experiments.models.registry import build_model
-from experiments.training.ensemble import ModelStack
+from experiments.training.engine import (
+    Member,
+    RunsForward,
+    backward_step,
+    step_optimizers,
+    update_probes,
+)
+from experiments.training.probes import OscillationIndex
 from optimizers.arguments import float_above, int_at_least
 from optimizers.registry import REGISTRY
 from theory.verdicts import write_text_atomically
 
 IMAGE_SHAPE = (3, 32, 32)
 CLASSES = 10
+BATCHES_PER_EPOCH = 4
+"""Batches of the synthetic data set; each epoch reshuffles and re-augments it."""
 
 
 def training_flops_per_image(model: nn.Module, batch: int, device: torch.device) -> float:
@@ -70,7 +83,10 @@ def _synchronize(device: torch.device) -> None:
 
 
 class _Arm:
-    """N models with their optimizers and one fixed batch each, steppable in either layout."""
+    """N runs (models, optimizers, probes) with a device-resident data set, steppable in
+    either layout through the training engine's own step (:func:`engine.train_step`):
+    augmented batches drawn on the device, forward and backward, each run's optimizer step
+    and its probes (first-moment norm, oscillation index)."""
 
     def __init__(
         self, spec: argparse.Namespace, optimizer: str, runs: int, device: torch.device
@@ -83,47 +99,60 @@ class _Arm:
             if device.type == "cuda":
                 model = model.to(memory_format=torch.channels_last)
             self.models.append(model.train())
-        self.optimizers = [
-            REGISTRY[optimizer].torch_class(m.parameters(), lr=1e-3) for m in self.models
-        ]
-        generator = torch.Generator(device=device).manual_seed(0)
-        self.images = torch.randn(
-            runs, spec.batch, *IMAGE_SHAPE, device=device, generator=generator
-        )
-        self.labels = torch.randint(
-            0, CLASSES, (runs, spec.batch), device=device, generator=generator
-        )
-        self.stack = ModelStack(self.models).train()
-
-    def _losses(self, stacked: bool) -> torch.Tensor:
-        with _autocast(self.device):
-            if stacked:
-                logits = self.stack(self.images).float()
-                return (
-                    nn.functional.cross_entropy(
-                        logits.flatten(0, 1), self.labels.flatten(), reduction="sum"
-                    )
-                    / self.labels.shape[1]
+        self.members = []
+        for model in self.models:
+            params = [p for p in model.parameters() if p.requires_grad]
+            self.members.append(
+                Member.of(
+                    REGISTRY[optimizer].torch_class(model.parameters(), lr=1e-3),
+                    OscillationIndex(params),
                 )
-            total = torch.zeros((), device=self.device)
-            for model, images, labels in zip(self.models, self.images, self.labels, strict=True):
-                total = total + nn.functional.cross_entropy(model(images).float(), labels)
-            return total
+            )
+        # Random uint8 images, a few batches' worth, resident on the device like CIFAR-10.
+        generator = torch.Generator().manual_seed(0)
+        count = spec.batch * BATCHES_PER_EPOCH
+        images = torch.randint(0, 256, (count, *IMAGE_SHAPE[1:], IMAGE_SHAPE[0]),
+                               generator=generator, dtype=torch.uint8)  # fmt: skip
+        labels = torch.randint(0, CLASSES, (count,), generator=generator)
+        self.loader = DeviceLoader(
+            images, labels, spec.batch, train=True, device=device, drop_last=True
+        )
+        self.seeds = list(range(runs))
+        self.stacked = RunsForward(self.models, "stacked")
+        self.alone = [RunsForward([model], "looped") for model in self.models]
+        self._batches = self._stream()
 
-    def step(self, stacked: bool) -> tuple[float, float]:
-        """One training step of every run: (seconds in all, seconds in optimizer steps)."""
-        for optimizer in self.optimizers:
-            optimizer.zero_grad(set_to_none=True)
+    def _stream(self):
+        epoch = 0
+        while True:
+            yield from self.loader.iter_stacked_epoch(self.seeds, epoch)
+            epoch += 1
+
+    def step(self, stacked: bool) -> tuple[float, float, float]:
+        """One training step of every run: seconds in all, in the ``optimizer.step()`` calls,
+        and in the per-step probes (first-moment norm, oscillation index, loss sum)."""
         _synchronize(self.device)
         started = time.perf_counter()
-        self._losses(stacked).backward()
+        images, labels = next(self._batches)
+        if stacked:
+            losses = [backward_step(self.stacked, self.members, images, labels, self.device)]
+            groups = [self.members]
+        else:  # each run on its own: loop.train's step, one run after another
+            groups = [[member] for member in self.members]
+            losses = [
+                backward_step(forward, group, images[i : i + 1], labels[i : i + 1], self.device)
+                for i, (forward, group) in enumerate(zip(self.alone, groups, strict=True))
+            ]
         _synchronize(self.device)
         optimizer_started = time.perf_counter()
-        for optimizer in self.optimizers:
-            optimizer.step()
+        diverged = [step_optimizers(group) for group in groups]
+        _synchronize(self.device)
+        probes_started = time.perf_counter()
+        for group, loss, skip in zip(groups, losses, diverged, strict=True):
+            update_probes(group, loss, labels.shape[1], skip)
         _synchronize(self.device)
         finished = time.perf_counter()
-        return finished - started, finished - optimizer_started
+        return finished - started, probes_started - optimizer_started, finished - probes_started
 
 
 def measure(
@@ -141,8 +170,9 @@ def measure(
                 for _ in range(spec.warmup):
                     arm.step(stacked)
                 timings = [arm.step(stacked) for _ in range(spec.steps)]
-                seconds = statistics.median(t for t, _ in timings)
-                optimizer_seconds = statistics.median(o for _, o in timings)
+                seconds = statistics.median(t for t, _, _ in timings)
+                optimizer_seconds = statistics.median(o for _, o, _ in timings)
+                probe_seconds = statistics.median(p for _, _, p in timings)
                 per_run = spec.batch / seconds
                 row = {
                     "optimizer": optimizer,
@@ -152,6 +182,7 @@ def measure(
                     "images_per_second_per_run": per_run,
                     "images_per_second": per_run * runs,
                     "optimizer_share": optimizer_seconds / seconds,
+                    "probe_share": probe_seconds / seconds,
                     "flops_per_image": flops,
                 }
                 if spec.peak_tflops:
@@ -160,7 +191,8 @@ def measure(
                 progress(
                     f"{optimizer:>12} N={runs:<2} {row['layout']:>8}: "
                     f"{row['images_per_second']:9.0f} img/s in all, "
-                    f"optimizer {100 * row['optimizer_share']:4.1f}% of the step"
+                    f"optimizer {100 * row['optimizer_share']:4.1f}%, probes "
+                    f"{100 * row['probe_share']:4.1f}% of the step"
                 )
     return rows
 
@@ -170,15 +202,16 @@ def markdown(rows: Sequence[dict[str, Any]], spec: argparse.Namespace) -> str:
         f"Training throughput: {spec.model} (width {spec.width:g}), batch {spec.batch}, "
         f"device {spec.device}, median of {spec.steps} steps.",
         "",
-        "| optimizer | runs | layout | img/s per run | img/s in all | optimizer share | MFU |",
-        "|---|---|---|---|---|---|---|",
+        "| optimizer | runs | layout | img/s per run | img/s in all | optimizer share "
+        "| probe share | MFU |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         mfu = f"{100 * row['mfu']:.1f}%" if "mfu" in row else "—"
         lines.append(
             f"| {row['optimizer']} | {row['runs']} | {row['layout']} | "
             f"{row['images_per_second_per_run']:.0f} | {row['images_per_second']:.0f} | "
-            f"{100 * row['optimizer_share']:.1f}% | {mfu} |"
+            f"{100 * row['optimizer_share']:.1f}% | {100 * row['probe_share']:.1f}% | {mfu} |"
         )
     return "\n".join(lines) + "\n"
 
