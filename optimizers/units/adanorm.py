@@ -33,6 +33,7 @@ class GradientNormCorrection(Unit):
     ``(g/‖g‖)·e``, which has the same value and stays finite.
     """
 
+    reduction_reads = 1  # ‖g_t‖ before s_t = g_t·e_t/‖g_t‖
     traced = ("s", "first_inputs", "square_inputs")
     """What the invariant runners record after this unit: (trace key, context field, ...)."""
     hyperparameters = (

@@ -284,6 +284,11 @@ class Unit:
 
     hyperparameters: tuple[Any, ...] = ()
     constraints: tuple[Any, ...] = ()
+    reduction_reads: int = 0
+    """Parameter-sized tensors this unit must read in a pass of its own before the
+    pointwise update can run (a per-tensor reduction whose result scales the step: ‖g‖,
+    ⟨m, g⟩, a layer mean). The benchmark's memory-traffic floor adds them
+    (:func:`optimizers.benchmark.floor_bytes_per_parameter`)."""
 
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         return {}
