@@ -249,14 +249,38 @@ MODES: dict[str, dict[str, Any]] = {
     "fused": {"fused": True},
 }
 """The execution modes of our optimizers the layout benchmark compares (docs/PERFORMANCE.md)."""
-LAYOUTS = ("resnet18", "vgg11")
 
 
-def model_layout(model: str) -> list[tuple[int, ...]]:
-    """The parameter shapes of one of the suite's models (10 classes)."""
-    from experiments.models.registry import build_model  # a tool of the layer above
+def resnet18_layout(classes: int = 10) -> list[tuple[int, ...]]:
+    """The parameter shapes of ``experiments.models``' ResNet18 (the CIFAR variant; the
+    optimizers layer may not import the experiments layer, so a test checks they agree)."""
+    shapes: list[tuple[int, ...]] = [(64, 3, 3, 3), (64,), (64,)]
+    previous = 64
+    for width in (64, 128, 256, 512):
+        for block in range(2):
+            fan_in = previous if block == 0 else width
+            shapes += [(width, fan_in, 3, 3), (width,), (width,)]
+            shapes += [(width, width, 3, 3), (width,), (width,)]
+            if fan_in != width:  # the projection shortcut and its norm
+                shapes += [(width, fan_in, 1, 1), (width,), (width,)]
+        previous = width
+    return [*shapes, (classes, 512), (classes,)]
 
-    return [tuple(p.shape) for p in build_model(model, 10).parameters()]
+
+def vgg11_layout(classes: int = 10) -> list[tuple[int, ...]]:
+    """The parameter shapes of ``experiments.models``' VGG11 (conv with bias, batch norm)."""
+    shapes: list[tuple[int, ...]] = []
+    previous = 3
+    for width in (64, 128, 256, 256, 512, 512, 512, 512):
+        shapes += [(width, previous, 3, 3), (width,), (width,), (width,)]
+        previous = width
+    return [*shapes, (classes, 512), (classes,)]
+
+
+LAYOUT_SHAPES: dict[str, Callable[[], list[tuple[int, ...]]]] = {
+    "resnet18": resnet18_layout,
+    "vgg11": vgg11_layout,
+}
 
 
 def floor_bytes_per_parameter(
@@ -314,7 +338,7 @@ def layout_benchmark(
     """
     rows = []
     for layout in layouts:
-        shapes = model_layout(layout)
+        shapes = LAYOUT_SHAPES[layout]()
         numel = sum(torch.Size(s).numel() for s in shapes)
         bandwidth = copy_bandwidth(device, numel)
         torch_params = {k: make_parameters(shapes, device) for k in ("foreach", "fused")}
@@ -584,7 +608,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main_layouts(args: argparse.Namespace, device: torch.device, names: list[str]) -> int:
     layouts = [x for x in args.layouts.split(",") if x]
     modes = [x for x in args.modes.split(",") if x]
-    unknown = sorted(set(layouts) - set(LAYOUTS)) + sorted(set(modes) - set(MODES))
+    unknown = sorted(set(layouts) - set(LAYOUT_SHAPES)) + sorted(set(modes) - set(MODES))
     if unknown:
         print(f"unknown layout or mode: {', '.join(unknown)}", file=sys.stderr)
         return 2

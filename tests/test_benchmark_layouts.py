@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from optimizers.benchmark import _interleaved, floor_bytes_per_parameter, main, model_layout
+from experiments.models.registry import build_model
+from optimizers.benchmark import LAYOUT_SHAPES, _interleaved, floor_bytes_per_parameter, main
 from optimizers.registry import REGISTRY
 
 
@@ -47,9 +48,10 @@ def test_every_participant_steps_in_every_round() -> None:
     assert all(len(v) == 5 and min(v) >= 0 for v in seconds.values())
 
 
-def test_model_layouts_are_the_models_parameters() -> None:
-    shapes = model_layout("resnet18")
-    assert len(shapes) == 62 and shapes[0] == (64, 3, 3, 3)
+@pytest.mark.parametrize("model", sorted(LAYOUT_SHAPES))
+def test_layouts_are_the_models_parameters(model: str) -> None:
+    expected = [tuple(p.shape) for p in build_model(model, 10).parameters()]
+    assert LAYOUT_SHAPES[model]() == expected
 
 
 def test_an_unknown_layout_or_mode_is_refused(capsys) -> None:
