@@ -56,7 +56,7 @@ def run(optimizer: Any, collected: list[tuple[list[Tensor], list[Tensor]]]) -> N
 
 def _loses_writes(optimizer: Any, collected: list[tuple[list[Tensor], list[Tensor]]]) -> bool:
     # torch 2.13's aot_autograd drops in-place writes to 0-d float64 CPU inputs of a
-    # compiled graph (tests/test_fused.py shows it); such a step runs eagerly instead.
+    # compiled graph (test_the_float64_workaround_is_still_needed); such a step runs eagerly.
     return any(
         t.ndim == 0 and t.dtype == torch.float64 and t.device.type == "cpu"
         for t in optimizer._stepped_tensors(collected).values()

@@ -198,3 +198,20 @@ def test_a_float64_scalar_runs_eagerly_with_a_warning() -> None:
     slow.step()
     assert fast._compiled_step is None
     assert_agree(fast, slow, rtol=0, atol=0)
+
+
+def test_the_float64_workaround_is_still_needed() -> None:
+    # Why fused steps a 0-d float64 CPU tensor eagerly: aot_autograd (torch 2.13) drops
+    # the in-place write to such a graph input. When this fails, torch has fixed it and
+    # optimizers.fused._loses_writes can go.
+    torch._dynamo.reset()
+
+    def update(x: torch.Tensor) -> None:
+        x.sub_(1.0)
+
+    scalar, vector = torch.tensor(2.0, dtype=torch.float64), torch.full((2,), 2.0)
+    compiled = torch.compile(update, fullgraph=True, backend="aot_eager")
+    compiled(vector)
+    compiled(scalar)
+    assert vector.tolist() == [1.0, 1.0]
+    assert scalar.item() == 2.0  # the write was lost
