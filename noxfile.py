@@ -177,10 +177,26 @@ def claims_emp(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Optimizer step time against torch's Adam, side by side; writes results/bench.json."""
+    """Optimizer step time against torch's Adam, side by side; writes results/bench.json,
+    then every execution mode (foreach, capturable, fused) at the ResNet18 and VGG11
+    layouts against torch's foreach and fused Adam, with compile times and memory-traffic
+    floors: results/bench_layouts.json and .md (long on a CPU: each fused row compiles).
+
+    ``nox -s bench -- --device cuda --only Adam,AdamNorm`` (arguments go to both runs).
+    """
     _install(session)
     session.run(
         "python", "-m", "optimizers.benchmark", "--out", "results/bench.json", *session.posargs
+    )
+    session.run(
+        "python",
+        "-m",
+        "optimizers.benchmark",
+        "--layouts",
+        "resnet18,vgg11",
+        "--out",
+        "results/bench_layouts.json",
+        *session.posargs,
     )
 
 

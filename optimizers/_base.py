@@ -88,6 +88,7 @@ class RecipeOptimizer(torch.optim.Optimizer):
             options[option] = value
         Choice(NONFINITE_POLICIES).check("on_nonfinite", on_nonfinite)
         declared = self.hyperparameters
+        execution = {n: options.pop(n) for n in hp.EXECUTION if n in options}
         unexpected = sorted(set(options) - {n for n, h in declared.items() if h.settable})
         if unexpected:
             raise TypeError(
@@ -97,11 +98,19 @@ class RecipeOptimizer(torch.optim.Optimizer):
         for name, value in options.items():
             if value is not None or isinstance(declared[name].domain, Optional):
                 chosen[name] = value
-        defaults = hp.validate_group(declared, self.constraints, chosen)
+        chosen |= {n: execution.get(n, h.default) for n, h in hp.EXECUTION.items()}
+        defaults = chosen | self._validate(chosen)
         self._validated: dict[int, dict[str, Any]] = {}
+        self._compiled_step: Callable[..., None] | None = None
         super().__init__(params, defaults)
         self.on_nonfinite = on_nonfinite
-        self.skipped_steps = 0
+        self.skipped_steps: int | Tensor = 0
+        if defaults["capturable"] or defaults["fused"]:
+            # Made here, not in the first step: a tensor created inside a compiled step
+            # and kept on the optimizer would be the trace's, not the one updated later.
+            first = self.param_groups[0]["params"][0]
+            self.skipped_steps = torch.zeros((), dtype=torch.int64, device=first.device)
+        self._reported_skips = 0
         self._workspace = _new_workspace()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -110,6 +119,45 @@ class RecipeOptimizer(torch.optim.Optimizer):
         self.__dict__.setdefault("skipped_steps", 0)
         self.__dict__["_workspace"] = _new_workspace()
         self.__dict__.setdefault("_validated", {})
+        self.__dict__.setdefault("_reported_skips", 0)
+        self.__dict__["_compiled_step"] = None
+        for group in self.param_groups:
+            for name, h in hp.EXECUTION.items():
+                group.setdefault(name, h.default)
+
+    def _validate(
+        self, group: dict[str, Any], where: str = "", only: set[str] | None = None
+    ) -> dict[str, Any]:
+        """:func:`optimizers._hyperparameters.validate_group` plus the execution options
+        (:data:`~optimizers._hyperparameters.EXECUTION`) and a tensor ``lr``.
+
+        A capturable group may hold its learning rate in a 0-d floating tensor (a
+        scheduler then writes it in place, with no recompilation); its value is
+        checked here, once (a host read), and the tensor itself is kept.
+        """
+        lr = group.get("lr")
+        plain = group
+        if isinstance(lr, Tensor):
+            if not group.get("capturable"):
+                raise ValueError(f"{where}lr may be a tensor only with capturable=True")
+            if lr.ndim != 0 or not lr.is_floating_point():
+                raise ValueError(f"{where}a tensor lr must be a 0-d floating tensor")
+            plain = {**group, "lr": float(lr)}
+        checked = hp.validate_group(
+            self.hyperparameters, self.constraints, plain, where=where, only=only
+        )
+        if "lr" in checked and isinstance(lr, Tensor):
+            checked["lr"] = lr
+        for name, declaration in hp.EXECUTION.items():
+            if only is not None and name not in only:
+                continue
+            if name not in group:
+                raise ValueError(f"{where}option {name} is missing")
+            try:
+                checked[name] = declaration.check(group[name])
+            except ValueError as error:
+                raise ValueError(f"{where}{error}") from None
+        return checked
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group; its options (given or defaulted) get the constructor's validation.
@@ -119,12 +167,7 @@ class RecipeOptimizer(torch.optim.Optimizer):
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
         merged = self.defaults | param_group
-        checked = hp.validate_group(
-            self.hyperparameters,
-            self.constraints,
-            merged,
-            where=f"param group {len(self.param_groups)}: ",
-        )
+        checked = self._validate(merged, where=f"param group {len(self.param_groups)}: ")
         given = {name: checked[name] for name in param_group if name in checked}
         super().add_param_group({**param_group, **given})
         try:
@@ -150,21 +193,30 @@ class RecipeOptimizer(torch.optim.Optimizer):
             changed = (
                 None
                 if previous is None or previous.keys() != snapshot.keys()
-                else {k for k, v in snapshot.items() if previous[k] != v}
+                else {k for k, v in snapshot.items() if _differs(previous[k], v)}
             )
-            checked = hp.validate_group(
-                self.hyperparameters,
-                self.constraints,
-                group,
-                where=f"param group {index}: ",
-                only=changed,
-            )
+            checked = self._validate(group, where=f"param group {index}: ", only=changed)
             group.update(checked)
             self._validated[id(group)] = {k: v for k, v in group.items() if k != "params"}
+        modes = {(g["capturable"], g["fused"]) for g in self.param_groups}
+        if len(modes) > 1:
+            raise ValueError(
+                f"{type(self).__name__}: capturable and fused must be the same in every "
+                "param group (the non-finite policy is applied to all groups at once)"
+            )
 
     def state_dict(self) -> dict[str, Any]:
         """torch's state dict plus what defines the algorithm the state belongs to."""
         saved = super().state_dict()
+        # One format whatever the execution mode: steps as counts, lr as a number (a
+        # capturable optimizer's device counters and tensor lr are read here, off the step).
+        saved["state"] = {
+            key: {k: int(v) if k == "step" else v for k, v in entry.items()}
+            for key, entry in saved["state"].items()
+        }
+        for group in saved["param_groups"]:
+            if isinstance(group.get("lr"), Tensor):
+                group["lr"] = float(group["lr"])
         saved["optimizer"] = type(self).__name__
         saved["recipe"] = recipe_identity(self.recipe)
         return saved
@@ -177,8 +229,18 @@ class RecipeOptimizer(torch.optim.Optimizer):
         ``ValueError`` before anything is changed. torch's Adam, AdamW and RAdam
         states load into the classes that declare them in ``torch_formats``.
         """
+        execution = [{n: g[n] for n in hp.EXECUTION} for g in self.param_groups]
         super().load_state_dict(compatible_state(self, state_dict))
+        # How this optimizer executes is its own choice, not part of the saved state.
+        for group, modes in zip(self.param_groups, execution, strict=True):
+            group.update(modes)
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state.get(p)
+                if state and "step" in state:
+                    state["step"] = _step_counter(state["step"], p, group["capturable"])
         self._validated.clear()
+        self._compiled_step = None
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
@@ -187,8 +249,14 @@ class RecipeOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        self._check_groups()
+        if not torch.compiler.is_compiling():
+            # Traced, the options are constants guarded by torch.compile (a change
+            # retraces); they were validated where they were set.
+            self._check_groups()
         collected = [self._with_gradients(group) for group in self.param_groups]
+        if self.param_groups[0]["capturable"] or self.param_groups[0]["fused"]:
+            self._device_step(collected)
+            return loss
         finite, norms = _all_finite([grad for _, grads in collected for grad in grads])
         if not finite:
             if self.on_nonfinite == "raise":
@@ -204,6 +272,80 @@ class RecipeOptimizer(torch.optim.Optimizer):
                 self._run_recipe(group, params, grads, norms[start : start + len(grads)])
             start += len(grads)
         return loss
+
+    def _device_step(self, collected: list[tuple[list[Tensor], list[Tensor]]]) -> None:
+        """The capturable step: no host synchronisation (docs/PERFORMANCE.md).
+
+        Every group runs its single-tensor path with device step counters. Whether
+        all gradients are finite is a device boolean: the update is computed
+        anyway and then masked, so a step with a non-finite gradient leaves every
+        parameter and state tensor as it was (a state entry created by that step
+        stays at zero, its initial value) and adds one to the device counter
+        ``skipped_steps``. Under ``fused``, steps after a parameter's first run
+        as one compiled graph (the first creates the state, so the graph sees its
+        final structure).
+        """
+        grads = [g for _, gs in collected for g in gs]
+        if not grads:
+            return
+        fresh = False
+        for group, (params, _) in zip(self.param_groups, collected, strict=True):
+            for p in params:
+                fresh |= self._start_state(p, group)
+        if isinstance(self.skipped_steps, int):
+            self.skipped_steps = torch.tensor(self.skipped_steps, device=grads[0].device)
+        if self.param_groups[0]["fused"] and not fresh:
+            from optimizers import fused
+
+            fused.run(self, collected)
+            return
+        self._masked_step(collected)
+
+    def _masked_step(self, collected: list[tuple[list[Tensor], list[Tensor]]]) -> None:
+        finite = _finite_on_device([g for _, gs in collected for g in gs])
+        before = self._stepped_tensors(collected)
+        saved = {slot: tensor.clone() for slot, tensor in before.items()}
+        for group, (params, grads) in zip(self.param_groups, collected, strict=True):
+            if params:
+                self._run_recipe(group, params, grads)
+        for slot, tensor in self._stepped_tensors(collected).items():
+            kept = saved.get(slot)
+            if kept is None:
+                kept = torch.zeros_like(tensor)
+            # Written through a 1-d view: aot_autograd (torch 2.13) drops the final
+            # in-place write to a 0-d input of such a graph.
+            tensor.view(-1).copy_(torch.where(finite.to(tensor.device), tensor, kept).view(-1))
+        skipped = self.skipped_steps
+        skipped.add_((~finite).to(skipped.device, skipped.dtype))  # type: ignore[union-attr]
+
+    def _stepped_tensors(
+        self, collected: list[tuple[list[Tensor], list[Tensor]]]
+    ) -> dict[tuple[int, str], Tensor]:
+        """What a step may change: each stepped parameter, its state tensors and the
+        group-wide state, keyed by (owner, slot)."""
+        tensors: dict[tuple[int, str], Tensor] = {}
+        for group, (params, _) in zip(self.param_groups, collected, strict=True):
+            if not params:
+                continue
+            for p in params:
+                tensors[(id(p), "")] = p
+            for p in (*params, group["params"][0]):
+                for slot, value in self.state[p].items():
+                    if isinstance(value, Tensor):
+                        tensors[(id(p), slot)] = value
+        return tensors
+
+    def check_nonfinite(self) -> None:
+        """Raise :class:`NonFiniteGradientError` if a capturable step was skipped since the
+        last call and the policy is "raise" (a host read: call it outside the captured region,
+        e.g. where the loss is logged). Steps skipped under "skip" are only counted."""
+        skipped = int(self.skipped_steps)
+        new, self._reported_skips = skipped - self._reported_skips, skipped
+        if new and self.on_nonfinite == "raise":
+            raise NonFiniteGradientError(
+                f"{type(self).__name__}: {new} step(s) had a NaN or inf gradient and were "
+                "skipped (parameters and state left as they were)"
+            )
 
     def group_state(self, group: dict[str, Any]) -> dict[str, Any]:
         """The home of a group's group-wide quantities (AdaNorm's global norm EMA).
@@ -240,15 +382,15 @@ class RecipeOptimizer(torch.optim.Optimizer):
         grad_norms: list[Tensor] | None = None,
     ) -> None:
         states, steps = [], []
+        capturable = group["capturable"] or bool(group["fused"])
         for p in params:
+            self._start_state(p, group)
             state = self.state[p]
-            if "step" not in state:
-                state["step"] = 0
-                for unit in self.recipe:
-                    state.update(unit.init_state(p, group))
             state["step"] += 1
             states.append(state)
-            steps.append(state["step"])
+            # The rates and bias corrections of a capturable step are formed in float64
+            # on the device from the float32 counter (exact up to 2^24 steps).
+            steps.append(state["step"].to(torch.float64) if capturable else state["step"])
         foreach = group.get("foreach")
         ctx = GroupStep(
             group=group,
@@ -256,7 +398,8 @@ class RecipeOptimizer(torch.optim.Optimizer):
             grads=list(grads),
             states=states,
             steps=steps,
-            foreach=True if foreach is None else foreach,
+            foreach=not capturable and (True if foreach is None else foreach),
+            capturable=capturable,
             rates=[group["lr"]] * len(params),
             workspace=self._workspace,
             group_state_of=lambda: self.group_state(group),
@@ -264,6 +407,44 @@ class RecipeOptimizer(torch.optim.Optimizer):
         )
         for unit in self.recipe:
             unit(ctx)
+
+    def _start_state(self, p: Tensor, group: dict[str, Any]) -> bool:
+        """Create ``p``'s state at its first step (the units' buffers and the counter);
+        whether it was created now."""
+        state = self.state[p]
+        if "step" in state:
+            if isinstance(state["step"], Tensor) != bool(group["capturable"] or group["fused"]):
+                # The group's mode was switched: the counter follows it (a host read, once).
+                wanted = not isinstance(state["step"], Tensor)
+                state["step"] = _step_counter(state["step"], p, wanted)
+            return False
+        state["step"] = _step_counter(0, p, group["capturable"] or bool(group["fused"]))
+        for unit in self.recipe:
+            state.update(unit.init_state(p, group))
+        return True
+
+
+def _step_counter(step: int | Tensor, param: Tensor, capturable: bool) -> int | Tensor:
+    """A step count as this mode keeps it: an int, or a float32 tensor on the parameter's
+    device under ``capturable`` (as torch's capturable Adam)."""
+    if capturable:
+        return torch.as_tensor(step, dtype=torch.float32, device=param.device).clone()
+    return int(step)
+
+
+def _differs(a: Any, b: Any) -> bool:
+    # A tensor (a capturable lr) is compared by identity: its value is not read on the host.
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return a is not b
+    return a != b
+
+
+def _finite_on_device(tensors: list[Tensor]) -> Tensor:
+    """Whether every entry of every tensor is finite, as a 0-d bool tensor on the first
+    tensor's device (no host synchronisation)."""
+    device = tensors[0].device
+    flags = [torch.isfinite(t).all().to(device) for t in tensors]
+    return torch.stack(flags).all()
 
 
 def _new_workspace() -> WeakIdKeyDictionary:
@@ -338,9 +519,9 @@ def constructor_signature(declared: hp.Table, positional: Sequence[str]) -> insp
     """The constructor's signature as users see it, built from the declarations.
 
     ``params``, then the ``positional`` options, then every other settable option
-    keyword-only (``foreach`` last), then ``on_nonfinite``; each with its declared
-    default. Written once here instead of in every class, so a signature cannot
-    disagree with the defaults the units declare.
+    keyword-only (``foreach`` last), then ``capturable`` and ``fused``, then
+    ``on_nonfinite``; each with its declared default. Written once here instead of
+    in every class, so a signature cannot disagree with the defaults the units declare.
     """
     undeclared = sorted(set(positional) - set(declared))
     if undeclared:
@@ -356,6 +537,10 @@ def constructor_signature(declared: hp.Table, positional: Sequence[str]) -> insp
             inspect.Parameter("params", inspect.Parameter.POSITIONAL_OR_KEYWORD),
             *(option(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in positional),
             *(option(n, inspect.Parameter.KEYWORD_ONLY) for n in keyword),
+            *(
+                inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=h.default)
+                for n, h in hp.EXECUTION.items()
+            ),
             inspect.Parameter("on_nonfinite", inspect.Parameter.KEYWORD_ONLY, default="raise"),
         ]
     )

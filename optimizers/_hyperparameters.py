@@ -56,11 +56,26 @@ FOREACH = Hyperparameter(
     None,
     "multi-tensor kernels (None: on); both paths compute the same algorithm",
 )
+Table = dict[str, Hyperparameter]
 SHARED: tuple[Hyperparameter, ...] = (LR, FOREACH)
 """The options every optimizer has, whatever its recipe."""
-
-
-Table = dict[str, Hyperparameter]
+CAPTURABLE = Hyperparameter(
+    "capturable",
+    Flag(),
+    False,
+    "no host synchronisation in step(): device step counters, a tensor lr allowed, the "
+    "non-finite policy applied on the device (docs/PERFORMANCE.md)",
+)
+FUSED = Hyperparameter(
+    "fused",
+    Optional(Flag()),
+    None,
+    "the capturable step compiled by torch.compile into one graph (None: off; docs/PERFORMANCE.md)",
+)
+EXECUTION: Table = {h.name: h for h in (CAPTURABLE, FUSED)}
+"""How a step is executed, not what it computes: group options of every optimizer, kept
+out of :func:`table` (the algorithm's options, which the references and the option sets
+read). Validated with the group; a loaded state keeps the loading optimizer's choice."""
 
 
 def table(

@@ -83,8 +83,9 @@ def _radam_options(group: Mapping[str, Any]) -> dict[str, Any]:
     return _adam_options(group) | {"rectify_threshold": 5.0, "threshold_inclusive": False}
 
 
-_TORCH_ONLY = frozenset({"maximize", "capturable", "differentiable", "fused", "amsgrad"})
-"""Group keys only torch's optimizers write: a dict with one of them is torch's format."""
+_TORCH_ONLY = frozenset({"maximize", "differentiable", "amsgrad"})
+"""Group keys only torch's optimizers write: a dict with one of them is torch's format.
+(``capturable`` and ``fused`` are ours too: :data:`optimizers._hyperparameters.EXECUTION`.)"""
 
 TORCH_ADAM = TorchFormat(
     "torch.optim.Adam/AdamW",

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch._dynamo
 
 from optimizers.registry import REGISTRY
 from optimizers.units import compiled
@@ -242,6 +243,208 @@ def benchmark(
     return rows, baseline_row
 
 
+MODES: dict[str, dict[str, Any]] = {
+    "foreach": {},
+    "capturable": {"capturable": True},
+    "fused": {"fused": True},
+}
+"""The execution modes of our optimizers the layout benchmark compares (docs/PERFORMANCE.md)."""
+
+
+def resnet18_layout(classes: int = 10) -> list[tuple[int, ...]]:
+    """The parameter shapes of ``experiments.models``' ResNet18 (the CIFAR variant; the
+    optimizers layer may not import the experiments layer, so a test checks they agree)."""
+    shapes: list[tuple[int, ...]] = [(64, 3, 3, 3), (64,), (64,)]
+    previous = 64
+    for width in (64, 128, 256, 512):
+        for block in range(2):
+            fan_in = previous if block == 0 else width
+            shapes += [(width, fan_in, 3, 3), (width,), (width,)]
+            shapes += [(width, width, 3, 3), (width,), (width,)]
+            if fan_in != width:  # the projection shortcut and its norm
+                shapes += [(width, fan_in, 1, 1), (width,), (width,)]
+        previous = width
+    return [*shapes, (classes, 512), (classes,)]
+
+
+def vgg11_layout(classes: int = 10) -> list[tuple[int, ...]]:
+    """The parameter shapes of ``experiments.models``' VGG11 (conv with bias, batch norm)."""
+    shapes: list[tuple[int, ...]] = []
+    previous = 3
+    for width in (64, 128, 256, 256, 512, 512, 512, 512):
+        shapes += [(width, previous, 3, 3), (width,), (width,), (width,)]
+        previous = width
+    return [*shapes, (classes, 512), (classes,)]
+
+
+LAYOUT_SHAPES: dict[str, Callable[[], list[tuple[int, ...]]]] = {
+    "resnet18": resnet18_layout,
+    "vgg11": vgg11_layout,
+}
+
+
+def floor_bytes_per_parameter(
+    optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor]
+) -> float:
+    """The memory-traffic floor of one step, in bytes per parameter.
+
+    :func:`traffic_bytes` (read θ, g and the state, write θ and the state) plus one
+    more read of a parameter-sized tensor for each that a unit must reduce before the
+    pointwise update can run (``Unit.reduction_reads``: ‖g‖ for AdaNorm, ⟨m, g⟩ for
+    Aida, ...). Adam in float32: 28 bytes.
+    """
+    recipe = getattr(type(optimizer), "recipe", ())
+    extra = sum(unit.reduction_reads for unit in recipe) * sum(
+        p.numel() * p.element_size() for p in params
+    )
+    return (traffic_bytes(optimizer, params) + extra) / sum(p.numel() for p in params)
+
+
+def fused_compile_seconds(
+    build: Callable[[], torch.optim.Optimizer], device: torch.device
+) -> tuple[torch.optim.Optimizer, float, float]:
+    """A fused optimizer ready to time, and its compile time cold and warm.
+
+    The first step runs eagerly (it creates the state); the second compiles. Cold: the
+    first optimizer of its kind in the process (the inductor cache is a fresh directory,
+    see :func:`layout_benchmark`); warm: a second instance, traced again by dynamo but
+    served by inductor's cache. Each figure includes that one step.
+    """
+    timed = _timer(device)
+    optimizer = build()
+    optimizer.step()
+    cold = timed(optimizer.step)
+    again = build()
+    again.step()
+    warm = timed(again.step)
+    del again
+    return optimizer, cold, warm
+
+
+def layout_benchmark(
+    names: Sequence[str],
+    device: torch.device,
+    layouts: Sequence[str],
+    modes: Sequence[str],
+    repeats: int,
+) -> list[dict[str, Any]]:
+    """Per layout, optimizer and mode: step time against torch's foreach and fused Adam.
+
+    All participants of one optimizer (torch Adam foreach and fused, our modes) step in
+    every round, in an order that rotates from round to round, so each ratio compares
+    steps taken under the same conditions; the row gives the median ratio and its
+    quartiles. The floor is :func:`floor_bytes_per_parameter` over the measured copy
+    bandwidth.
+    """
+    rows = []
+    for layout in layouts:
+        shapes = LAYOUT_SHAPES[layout]()
+        numel = sum(torch.Size(s).numel() for s in shapes)
+        bandwidth = copy_bandwidth(device, numel)
+        torch_params = {k: make_parameters(shapes, device) for k in ("foreach", "fused")}
+        torch_adam = {
+            k: torch.optim.Adam(ps, lr=1e-3, **{k: True}) for k, ps in torch_params.items()
+        }
+        for optimizer in torch_adam.values():
+            optimizer.step()
+        adam_floor = floor_bytes_per_parameter(torch_adam["foreach"], torch_params["foreach"])
+        for name in names:
+            cls = REGISTRY[name].torch_class
+            ours: dict[str, torch.optim.Optimizer] = {}
+            compile_times: dict[str, tuple[float, float]] = {}
+            for mode in modes:
+                build = _builder(cls, shapes, device, MODES[mode])
+                if mode == "fused":
+                    optimizer, cold, warm = fused_compile_seconds(build, device)
+                    compile_times[mode] = (cold, warm)
+                else:
+                    optimizer = build()
+                    optimizer.step()
+                ours[mode] = optimizer
+            seconds = _interleaved(
+                {**{f"torch {k}": v for k, v in torch_adam.items()}, **ours}, repeats, device
+            )
+            for mode, optimizer in ours.items():
+                params = [p for g in optimizer.param_groups for p in g["params"]]
+                floor = floor_bytes_per_parameter(optimizer, params)
+                mine = seconds[mode]
+                row = {
+                    "layout": layout,
+                    "parameters": numel,
+                    "tensors": len(shapes),
+                    "optimizer": name,
+                    "mode": mode,
+                    "ms_per_step": 1e3 * statistics.median(mine),
+                    "floor_bytes_per_parameter": floor,
+                    "ratio_to_floor": statistics.median(mine) / (floor * numel / bandwidth),
+                    "compile_cold_s": compile_times.get(mode, (None, None))[0],
+                    "compile_warm_s": compile_times.get(mode, (None, None))[1],
+                }
+                for k in ("foreach", "fused"):
+                    ratios = [a / b for a, b in zip(mine, seconds[f"torch {k}"], strict=True)]
+                    row[f"ratio_to_torch_{k}"] = statistics.median(ratios)
+                    row[f"ratio_to_torch_{k}_quartiles"] = _quartiles(ratios)
+                rows.append(row)
+                print(_format_layout_row(row), flush=True)
+            del ours
+        for k in torch_adam:
+            rows.append(
+                {
+                    "layout": layout,
+                    "parameters": numel,
+                    "tensors": len(shapes),
+                    "optimizer": "torch Adam",
+                    "mode": k,
+                    "ms_per_step": None,
+                    "floor_bytes_per_parameter": adam_floor,
+                    "copy_bandwidth_gb_s": bandwidth / 1e9,
+                }
+            )
+    return rows
+
+
+def _builder(
+    cls: type, shapes: Sequence[tuple[int, ...]], device: torch.device, options: dict[str, Any]
+) -> Callable[[], torch.optim.Optimizer]:
+    return lambda: cls(make_parameters(shapes, device), **options)
+
+
+def _interleaved(
+    participants: dict[str, torch.optim.Optimizer], repeats: int, device: torch.device
+) -> dict[str, list[float]]:
+    """Seconds per step of each participant over ``repeats`` rounds, the order rotating."""
+    timed = _timer(device)
+    order = list(participants)
+    seconds: dict[str, list[float]] = {k: [] for k in order}
+    for round_ in range(repeats):
+        shift = round_ % len(order)
+        for key in order[shift:] + order[:shift]:
+            seconds[key].append(timed(participants[key].step))
+    return seconds
+
+
+LAYOUT_HEADER = (
+    "| layout | optimizer | mode | ms/step | vs torch Adam foreach | vs torch Adam fused "
+    "| floor B/param | vs floor | compile cold / warm |",
+    "|---|---|---|---:|---:|---:|---:|---:|---:|",
+)
+
+
+def _format_layout_row(row: dict[str, Any]) -> str:
+    def ratio(k: str) -> str:
+        q1, q3 = row[f"ratio_to_torch_{k}_quartiles"]
+        return f"{row[f'ratio_to_torch_{k}']:.2f}x ({q1:.2f}-{q3:.2f})"
+
+    compile_time = ""
+    if row["compile_cold_s"] is not None:
+        compile_time = f"{row['compile_cold_s']:.1f} s / {row['compile_warm_s']:.1f} s"
+    return (
+        f"| {row['layout']} | {row['optimizer']} | {row['mode']} | {row['ms_per_step']:.1f} | "
+        f"{ratio('foreach')} | {ratio('fused')} | {row['floor_bytes_per_parameter']:.0f} | "
+        f"{row['ratio_to_floor']:.2f}x | {compile_time} |"
+    )
+
+
 HEADER = (
     "| optimizer | ms/step | vs torch Adam (median) | quartiles | vs traffic bound | target |",
     "|---|---:|---:|---:|---:|---|",
@@ -335,6 +538,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--suite", action="store_true", help="also time the suite (minutes)")
     parser.add_argument(
+        "--layouts",
+        default="",
+        help="comma-separated model layouts (resnet18,vgg11): time every --modes of each "
+        "optimizer there against torch's foreach and fused Adam, with compile times",
+    )
+    parser.add_argument(
+        "--modes", default=",".join(MODES), help="execution modes for --layouts (default: all)"
+    )
+    parser.add_argument(
         "--compiled",
         action="store_true",
         help="opt in to the torch.compile'd kernels (optimizers.units.compiled; CPU)",
@@ -346,6 +558,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         compiled.enable()
     device = torch.device(args.device)
     names = [n for n in args.only.split(",") if n] or list(REGISTRY)
+    if args.layouts:
+        return _main_layouts(args, device, names)
     baseline = "fused" if device.type == "cuda" else "foreach"
     title = (
         f"{args.million:g} M float32 parameters in {len(cnn_like_shapes(args.million))} tensors "
@@ -387,6 +601,41 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"| {r['part']} | {r['seconds']:.0f} s | {r['budget_s']:.0f} s | {r['status']} |"
                 for r in suite
             ]
+        args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    return 0
+
+
+def _main_layouts(args: argparse.Namespace, device: torch.device, names: list[str]) -> int:
+    layouts = [x for x in args.layouts.split(",") if x]
+    modes = [x for x in args.modes.split(",") if x]
+    unknown = sorted(set(layouts) - set(LAYOUT_SHAPES)) + sorted(set(modes) - set(MODES))
+    if unknown:
+        print(f"unknown layout or mode: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    # Cold compile times need an empty inductor cache; many optimizers compile the same
+    # step method, each a cache entry of its own.
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-bench-")
+    torch._dynamo.config.recompile_limit = 4096
+    torch._dynamo.config.accumulated_recompile_limit = 4096
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else str(device)
+    title = (
+        f"Layouts {', '.join(layouts)} on {where} ({os.cpu_count()} CPUs, "
+        f"{torch.get_num_threads()} threads, torch {torch.__version__}); every participant "
+        f"of an optimizer steps in each of {args.repeats} rounds (order rotating); ratios "
+        "are medians of per-round ratios (quartiles in brackets); compile times include "
+        "one step, cold on an empty inductor cache"
+    )
+    print(title)
+    print(*LAYOUT_HEADER, sep="\n")
+    rows = layout_benchmark(names, device, layouts, modes, args.repeats)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"device": str(device), "title": title, "repeats": args.repeats, "rows": rows}
+        if device.type == "cuda":
+            payload["device_name"] = torch.cuda.get_device_name(device)
+        args.out.write_text(json.dumps(payload, indent=2))
+        measured = [r for r in rows if r["ms_per_step"] is not None]
+        lines = [title, "", *LAYOUT_HEADER, *map(_format_layout_row, measured)]
         args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     return 0
 

@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import optimizers
+from optimizers._hyperparameters import EXECUTION
 from optimizers._validation import Choice, Domain, Flag, Integer, Interval, Optional, Pair
 from optimizers.registry import REGISTRY
 
@@ -129,7 +130,9 @@ def test_every_signature_states_the_declared_defaults(name: str) -> None:
     names = list(parameters)
     assert names[0] == "params" and names[-1] == "on_nonfinite"
     assert parameters["on_nonfinite"].default == "raise"
-    assert sorted(names[1:-1]) == sorted(declared)
+    assert sorted(names[1:-1]) == sorted([*declared, *EXECUTION])
+    for option, declaration in EXECUTION.items():
+        assert parameters[option].default == declaration.default
     by_position = [n for n, p in parameters.items() if p.kind is p.POSITIONAL_OR_KEYWORD]
     assert by_position == ["params", *cls.positional_options]
     for option in declared:

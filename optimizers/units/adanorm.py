@@ -33,6 +33,7 @@ class GradientNormCorrection(Unit):
     ``(g/‖g‖)·e``, which has the same value and stays finite.
     """
 
+    reduction_reads = 1  # ‖g_t‖ before s_t = g_t·e_t/‖g_t‖
     traced = ("s", "first_inputs", "square_inputs")
     """What the invariant runners record after this unit: (trace key, context field, ...)."""
     traced_state = (("e", "norm_ema"),)  # (trace key, state slot) read after the step
@@ -161,7 +162,11 @@ def _rescale_overflowed(ctx: GroupStep, ratios: list[Tensor], corrected: list[Te
 
     Only a tiny ‖g‖ after a spike near the dtype's maximum does that. The test
     costs one host synchronisation per group; the rebuild happens only then.
+    A capturable step makes no such test: it forms both and selects on the device.
     """
+    if ctx.capturable:
+        _select_rescaled(ctx, ratios, corrected)
+        return
     in_range = [r.isfinite() for r in ratios]
     if bool(torch.stack(in_range).all()):
         return
@@ -174,3 +179,17 @@ def _rescale_overflowed(ctx: GroupStep, ratios: list[Tensor], corrected: list[Te
     for i, g in enumerate(ctx.grads):
         if not bool(in_range[i]):
             corrected[i] = (g / norms[i]).mul_(emas[i]).to(g.dtype)
+
+
+def _select_rescaled(ctx: GroupStep, ratios: list[Tensor], corrected: list[Tensor]) -> None:
+    # _rescale_overflowed's rebuild, formed for every tensor and chosen by torch.where.
+    if ctx.group["norm_scope"] == "global":
+        group_norm = _group_norm([norm(g) for g in ctx.grads])
+        norms = [group_norm] * len(ctx.grads)
+        emas = [ctx.group_state["global_norm_ema"]] * len(ctx.grads)
+    else:
+        norms = [norm(g) for g in ctx.grads]
+        emas = [state["norm_ema"] for state in ctx.states]
+    for i, g in enumerate(ctx.grads):
+        rebuilt = (g / norms[i]).mul_(emas[i]).to(g.dtype)
+        corrected[i] = torch.where(ratios[i].isfinite(), corrected[i], rebuilt)

@@ -30,6 +30,7 @@ class AdaRemModulation(Unit):
     the group).
     """
 
+    reduction_reads = 1  # max|m| before b = g·m/(|g| max|m| + ε)
     traced = ("direction", "directions")
     """What the invariant runners record after this unit: (trace key, context field, ...)."""
     traced_state_before = (("m_prev", "momentum"),)

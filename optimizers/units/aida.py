@@ -91,6 +91,7 @@ class MutualProjectionResidual(Unit):
     Runs after :class:`FirstMoment`.
     """
 
+    reduction_reads = 2  # ⟨m, g⟩, ‖m‖², ‖g‖² (one read of m and g) before the residual
     traced = ("q", "statistics")
     """What the invariant runners record after this unit: (trace key, context field, ...)."""
     hyperparameters = (
@@ -137,6 +138,7 @@ class MutualProjectionResidual(Unit):
 class ProjectedGradientSquare(Unit):
     """AidaGrad's statistic ``q_t = (g^p_t)²``, ``g^p = ⟨m_t, g_t⟩/(‖m_t‖² + ξ) m_t`` (Alg. 4)."""
 
+    reduction_reads = 2  # ⟨m, g⟩ and ‖m‖² before g^p
     traced = ("q", "statistics")
     """What the invariant runners record after this unit: (trace key, context field, ...)."""
     hyperparameters = (XI,)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -80,9 +79,12 @@ class GroupStep:
     grads: list[Tensor]
     """The gradient g_t after preprocessing (L2 decay, tangent projection)."""
     states: list[dict[str, Any]]
-    steps: list[int]
-    """t for each tensor: 1 on its first step."""
+    steps: list[int] | list[Tensor]
+    """t for each tensor: 1 on its first step (a float64 device tensor when capturable)."""
     foreach: bool
+    capturable: bool = False
+    """No host synchronisation: ``steps`` and maybe the rates are device tensors, and a
+    unit decides data-dependent cases with ``torch.where`` instead of a Python branch."""
     first_inputs: list[Tensor] | None = None
     """What the first moment averages (AdaNorm's s_t); ``None`` means the gradient."""
     square_inputs: list[Tensor] | None = None
@@ -244,9 +246,12 @@ class GroupStep:
         return differences
 
 
-@functools.cache
 def _positive_in(value: float, dtype: torch.dtype) -> bool:
-    return value > 0 and float(torch.tensor(value, dtype=dtype)) > 0
+    # A positive number rounds to 0 in ``dtype`` exactly when it is at most half the
+    # smallest subnormal (the tie rounds to even, 0). Pure arithmetic: no tensor, so
+    # nothing for torch.compile to trace or synchronise.
+    info = torch.finfo(dtype)
+    return value > 0 and value > info.eps * info.smallest_normal / 2  # eps·tiny: the subnormal
 
 
 def _entry(arg: Any, i: int) -> Any:
@@ -279,6 +284,11 @@ class Unit:
 
     hyperparameters: tuple[Any, ...] = ()
     constraints: tuple[Any, ...] = ()
+    reduction_reads: int = 0
+    """Parameter-sized tensors this unit must read in a pass of its own before the
+    pointwise update can run (a per-tensor reduction whose result scales the step: ‖g‖,
+    ⟨m, g⟩, a layer mean). The benchmark's memory-traffic floor adds them
+    (:func:`optimizers.benchmark.floor_bytes_per_parameter`)."""
 
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         return {}

@@ -20,6 +20,8 @@ class LayerMeanStepSize(AdaptiveStep):
     the direction from the root differs.
     """
 
+    reduction_reads = 2  # mean(1/sqrt(v̂)) needs the updated v: g and v read first
+
     @staticmethod
     def _direction(m: torch.Tensor, root: torch.Tensor, bc1: float, guard: bool) -> torch.Tensor:
         """``γ_l m̂`` with ``γ_l = mean(1/root)`` (eq. 9), ``root = sqrt(v̂) [+ ε]``."""

@@ -172,6 +172,11 @@ class SecondMoment(Unit):
     def __init__(self, reduction: Reduction = "elementwise") -> None:
         self.reduction = reduction
 
+    @property
+    def reduction_reads(self) -> int:  # type: ignore[override]
+        # A per-layer or per-row v_t is a reduction of q_t = g²: g is read before the step.
+        return 0 if self.reduction == "elementwise" else 1
+
     def _reduction_for(self, ctx: GroupStep, i: int) -> str:
         return self.reduction(ctx, i) if callable(self.reduction) else self.reduction
 

@@ -38,6 +38,7 @@ class TangentProjection(Unit):
     vector sets; the others keep their gradient.
     """
 
+    reduction_reads = 2  # the rows' ḡ·w (g and θ) before the tangent
     traced = ("g", "grads")
     """What the invariant runners record after this unit: (trace key, context field, ...)."""
 

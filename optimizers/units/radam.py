@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import Tensor
 
 from optimizers._hyperparameters import Hyperparameter
 from optimizers._validation import Flag, Interval
@@ -13,13 +14,13 @@ from optimizers.units.moments import BETAS, EPS, EPS_MODE
 from optimizers.units.update import bias_corrections, divide_where_positive
 
 
-def sma_length(beta2: float, t: int) -> tuple[float, float]:
+def sma_length(beta2: float, t: int | Tensor) -> tuple[float, float | Tensor]:
     """``(ρ_∞, ρ_t)``: ``ρ_∞ = 2/(1-β2) - 1``, ``ρ_t = ρ_∞ - 2tβ2^t/(1-β2^t)``."""
     rho_inf = 2.0 / (1.0 - beta2) - 1.0
     return rho_inf, rho_inf - 2.0 * t * beta2**t / (1.0 - beta2**t)
 
 
-def rectification(beta2: float, t: int) -> float:
+def rectification(beta2: float, t: int | Tensor) -> float | Tensor:
     """``r_t = sqrt((1-β2^t)(ρ_t-4)(ρ_t-2)ρ_∞ / ((ρ_∞-4)(ρ_∞-2)ρ_t))``.
 
     The ``1-β2^t`` factor is the bias correction of v_t, which Alg. 5 folds into
@@ -27,6 +28,8 @@ def rectification(beta2: float, t: int) -> float:
     """
     rho_inf, rho_t = sma_length(beta2, t)
     ratio = (rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)
+    if isinstance(ratio, Tensor):  # a capturable step's device count
+        return ((1.0 - beta2**t) * ratio).sqrt()
     return math.sqrt((1.0 - beta2**t) * ratio)
 
 
@@ -71,6 +74,9 @@ class RectifiedStep(Unit):
         if ctx.foreach and eps > 0 and not ctx.reduced_precision:
             self._multi_tensor(ctx, threshold, inclusive, eps if eps_outside else 0.0)
             return
+        if ctx.capturable:
+            self._selected(ctx, threshold, inclusive, eps_outside)
+            return
         # ε that rounds to 0 in a tensor's dtype (1e-8 in float16) guards nothing.
         guard = not ctx.positive_in_every_dtype(eps)
         directions = []
@@ -87,6 +93,28 @@ class RectifiedStep(Unit):
                 )
             else:
                 directions.append(widened(m) / bc1)
+        ctx.directions = directions
+
+    @staticmethod
+    def _selected(ctx: GroupStep, threshold: float, inclusive: bool, eps_outside: bool) -> None:
+        # The loop above with the branch on ρ_t taken on the device: both directions
+        # are formed and torch.where keeps one (r_t of an unrectified step may be
+        # NaN; it is never selected).
+        beta2, eps = ctx.group["betas"][1], ctx.group["eps"]
+        guard = not ctx.positive_in_every_dtype(eps)
+        directions = []
+        for i, state in enumerate(ctx.states):
+            t = ctx.steps[i]
+            bc1, _ = bias_corrections(ctx, i)
+            m = widened(state["exp_avg"])
+            denominator = widened(state["exp_avg_sq"]).sqrt()
+            if eps_outside:
+                denominator.add_(eps)
+            scale = rectification(beta2, t) / bc1
+            rectified = divide_where_positive(m * scale, denominator, guard=guard)
+            directions.append(
+                torch.where(_rectified(beta2, t, threshold, inclusive), rectified, m / bc1)
+            )
         ctx.directions = directions
 
     @staticmethod
@@ -119,6 +147,6 @@ class RectifiedStep(Unit):
         ctx.pending = Quotient(numerators=averages, scales=scales, denominators=denominators)
 
 
-def _rectified(beta2: float, t: int, threshold: float, inclusive: bool) -> bool:
+def _rectified(beta2: float, t: int | Tensor, threshold: float, inclusive: bool) -> bool | Tensor:
     _, rho_t = sma_length(beta2, t)
     return rho_t >= threshold if inclusive else rho_t > threshold

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+
 from optimizers._hyperparameters import Constraint, Hyperparameter
 from optimizers._validation import Flag, Interval
 from optimizers.units.context import GroupStep, Unit
@@ -40,11 +42,19 @@ class HeavyBallMomentum(Unit):
         mu = ctx.group["momentum"]
         dampening = ctx.group["dampening"]
         directions = []
-        for g, state in zip(ctx.grads, ctx.states, strict=True):
+        for g, state, t in zip(ctx.grads, ctx.states, ctx.steps, strict=True):
             if mu == 0:
                 directions.append(g)
                 continue
             buf = state.get("momentum_buffer")
+            if ctx.capturable:
+                # The buffer exists from the first step (zero), and "buf = g at the
+                # first step" is a selection on the device step count.
+                if buf is None:
+                    buf = state["momentum_buffer"] = torch.zeros_like(g)
+                buf.copy_(torch.where(t == 1, g, buf * mu + g * (1.0 - dampening)))
+                directions.append(g.add(buf, alpha=mu) if ctx.group["nesterov"] else buf)
+                continue
             if buf is None:
                 buf = state["momentum_buffer"] = g.clone()
             else:

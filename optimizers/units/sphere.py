@@ -49,6 +49,8 @@ class SphereRetraction(Unit):
     ``w_{i,t} ← w̄_{i,t}/‖w̄_{i,t}‖``).
     """
 
+    reduction_reads = 2  # ‖θ_{t+1}‖ of the updated θ, then θ rescaled: a read and a write
+
     def __init__(self, applies, rows: bool) -> None:
         self.applies = applies
         self.rows = rows

@@ -102,7 +102,10 @@ class ApplyUpdate(Unit):
             torch._foreach_add_(ctx.params, ctx.directions, alpha=-ctx.rates[0])
             return
         for p, direction, rate in zip(ctx.params, ctx.directions, ctx.rates, strict=True):
-            p.add_(direction, alpha=-rate)
+            if isinstance(rate, torch.Tensor):  # a capturable lr: the same p - rate·direction
+                p.sub_(direction * rate)
+            else:
+                p.add_(direction, alpha=-rate)
 
     @staticmethod
     def _apply_quotient(ctx: GroupStep, q: Quotient) -> None:
