@@ -49,6 +49,7 @@ from torch import nn
 
 from experiments.data import ImageDataset, make_loaders
 from experiments.models.registry import build_model, count_parameters
+from experiments.training.host import retain_freed_memory
 from experiments.training.probes import (
     OscillationIndex,
     first_moment_input_norm,
@@ -368,6 +369,8 @@ def train(
             f"(fingerprint {given})"
         )
     device = torch.device(device)
+    if device.type == "cpu":
+        retain_freed_memory()  # a quarter of the CPU time otherwise goes to page faults
     protocol = spec.protocol
     run_dir = Path(out_dir) / spec.key
     run_dir.mkdir(parents=True, exist_ok=True)

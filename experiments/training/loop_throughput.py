@@ -79,10 +79,14 @@ def measure_round(
     claims: Sequence[str], optimizers: Sequence[str] | None, threads: int
 ) -> list[dict[str, Any]]:
     """Train each spec once, as a report worker would, and time it (one row per run)."""
+    from experiments.training import parallel
     from experiments.training.parallel import _train_one
 
-    torch.set_num_threads(threads)
-    torch.set_num_interop_threads(1)
+    if hasattr(parallel, "start_worker"):  # what the checkout's pool workers do first
+        parallel.start_worker(threads)
+    else:
+        torch.set_num_threads(threads)
+        torch.set_num_interop_threads(1)
     specs = reduced_specs(claims, optimizers)
     rows = []
     with tempfile.TemporaryDirectory() as scratch:

@@ -31,7 +31,8 @@ def threads_per_worker(jobs: int, cores: int | None = None) -> int:
     return max(1, cores // max(1, jobs))
 
 
-def _start_worker(threads: int) -> None:
+def start_worker(threads: int) -> None:
+    """Set up a worker process: its share of the cores (:func:`threads_per_worker`)."""
     torch.set_num_threads(threads)
     # The inter-op pool only serves parallel graph branches, which a training step lacks.
     torch.set_num_interop_threads(1)
@@ -71,7 +72,7 @@ def train_in_parallel(
     with ProcessPoolExecutor(
         jobs,
         mp_context=context,
-        initializer=_start_worker,
+        initializer=start_worker,
         initargs=(threads_per_worker(jobs),),
     ) as pool:
         futures = [
