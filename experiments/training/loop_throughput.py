@@ -56,14 +56,14 @@ FIGURES = {
 """What each round reports per run (see the module docstring), with the table's labels."""
 
 
-def reduced_specs(claims: Sequence[str], optimizers: Sequence[str] | None = None) -> list[Any]:
+def reduced_specs(
+    claims: Sequence[str], fingerprint: str, optimizers: Sequence[str] | None = None
+) -> list[Any]:
     """One seed-0 run of each distinct (protocol, optimizer, options) of ``claims``' studies
-    at the default report's reduced scale."""
-    from experiments.data import load_dataset
+    at the default report's reduced scale, on the data whose fingerprint is given."""
     from experiments.training.__main__ import REDUCED
     from experiments.training.claims import STUDIES, protocol_for
 
-    fingerprint = load_dataset("cifar10", subset=True).fingerprint()
     specs: dict[str, Any] = {}
     for claim in claims:
         study = STUDIES[claim]
@@ -79,6 +79,7 @@ def measure_round(
     claims: Sequence[str], optimizers: Sequence[str] | None, threads: int
 ) -> list[dict[str, Any]]:
     """Train each spec once, as a report worker would, and time it (one row per run)."""
+    from experiments.data import load_dataset
     from experiments.training import parallel
     from experiments.training.parallel import _train_one
 
@@ -87,7 +88,11 @@ def measure_round(
     else:
         torch.set_num_threads(threads)
         torch.set_num_interop_threads(1)
-    specs = reduced_specs(claims, optimizers)
+    # Held for the whole round, as the report's main process holds it: freeing a data set's
+    # arrays raises glibc's adaptive mmap threshold, which would flatter a checkout
+    # that depends on it (see experiments.training.host).
+    data = load_dataset("cifar10", subset=True)
+    specs = reduced_specs(claims, data.fingerprint(), optimizers)
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         _train_one(specs[0], None, True, Path(scratch) / "warmup", "cpu")
