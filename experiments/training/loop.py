@@ -278,8 +278,9 @@ EVAL_BATCH_DEFAULT = 500
 
 def _in_training_layout(images: torch.Tensor) -> torch.Tensor:
     # channels_last on every device: on the CPU it makes a small CNN's training step about
-    # 1.6x faster than NCHW (max-pooling most of all), on CUDA it is what the tensor cores
-    # want. The model's weights are converted once, in train().
+    # 1.5x faster than NCHW (max-pooling and the 3-channel first convolution most of all:
+    # 12x and 8x faster forward), on CUDA it is what the tensor cores want. The model's
+    # weights are converted once, in train().
     return images.contiguous(memory_format=torch.channels_last)
 
 

@@ -24,8 +24,9 @@ from experiments.training.loop import RunSpec, train
 def threads_per_worker(jobs: int, cores: int | None = None) -> int:
     """Intra-op threads for each of ``jobs`` workers sharing ``cores`` (default: this host's).
 
-    Every worker trains at once, so they split the cores between them rather than each
-    taking torch's default (all cores), which oversubscribes the host ``jobs`` times over.
+    Every worker trains at once, so they split the cores between them: threads x jobs never
+    exceeds the cores (a fixed share, such as the quarter of the cores each worker took
+    before, oversubscribes a host that runs more than four workers).
     """
     cores = cores or os.cpu_count() or 1
     return max(1, cores // max(1, jobs))
@@ -41,8 +42,7 @@ def start_worker(threads: int) -> None:
 @functools.cache
 def _worker_data(data_dir: str | None, subset: bool | None) -> ImageDataset:
     # Decoding the data set (about a second for the embedded subset's JPEGs) once per worker
-    # instead of once per run; train() copies what it trains on, so the cached set is shared
-    # read-only between the runs of a worker.
+    # instead of once per run; train() only reads it, so the runs of a worker can share it.
     return load_dataset("cifar10", data_dir=data_dir, subset=subset)
 
 
