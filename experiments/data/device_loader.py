@@ -43,8 +43,8 @@ class DeviceLoader:
     of zero padding, random horizontal flip) each epoch; ``train=False``
     yields the split in order, only normalised. Images come out as
     ``dtype`` (B, C, H, W) tensors in channels_last memory, normalised with
-    ``mean``/``std``, labels as int64. Each ``iter()`` runs the next epoch (starting at 0; see
-    :meth:`set_epoch`); :meth:`iter_epoch` runs a given one.
+    ``mean``/``std``, labels as int64. Each ``iter()`` runs the next epoch
+    (starting at 0; see :meth:`set_epoch`); :meth:`iter_epoch` runs a given one.
     """
 
     def __init__(
