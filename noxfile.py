@@ -215,6 +215,17 @@ def throughput(session: nox.Session) -> None:
     session.run("python", "-m", "experiments.training.throughput", "--out", out, *session.posargs)
 
 
+@nox.session(name="loop-throughput", python=PYTHON)
+def loop_throughput(session: nox.Session) -> None:
+    """Images/s per run of the default report's reduced CPU studies, as its workers train
+    them; ``-- --baseline DIR`` compares with another checkout in alternating rounds and
+    writes results/loop_throughput.json/.md."""
+    _install(session)
+    out = "results/loop_throughput.json"
+    command = ["python", "-m", "experiments.training.loop_throughput", *session.posargs]
+    session.run(*command, *(["--out", out] if "--baseline" in session.posargs else []))
+
+
 @nox.session(name="gpu-campaign", python=PYTHON)
 def gpu_campaign(session: nox.Session) -> None:
     """The GPU campaign (issue 18): measure, plan the papers' protocols into the budget,

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from experiments.data import CIFAR10_MEAN, CIFAR10_STD, DeviceLoader, crop_flip, normalize
-from experiments.data.augment import sample_crop_flip
+from experiments.data.augment import crop_flip_padded, pad_images, sample_crop_flip
+from experiments.data.device_loader import epoch_generator
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -149,3 +150,27 @@ def test_cuda_batches_equal_cpu_batches() -> None:
         assert xg.device.type == "cuda" and yg.device.type == "cuda"
         assert torch.equal(yc, yg.cpu())
         assert torch.allclose(xc, xg.cpu(), atol=1e-6)
+
+
+@pytest.mark.parametrize("padding", [0, 2, 4])
+def test_cropping_a_padded_store_gives_crop_flip_pixel_for_pixel(padding: int) -> None:
+    nhwc = torch.from_numpy(_images(24))
+    index = torch.tensor([5, 0, 23, 5, 11, 7])
+    offset_y, offset_x, flips = sample_crop_flip(6, padding, torch.Generator().manual_seed(2))
+    out = crop_flip_padded(pad_images(nhwc, padding), index, offset_y, offset_x, flips, padding)
+    expected = crop_flip(nhwc.permute(0, 3, 1, 2)[index], offset_y, offset_x, flips, padding)
+    assert torch.equal(out, expected) and out.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_loader_batches_are_the_epochs_crops_in_channels_last() -> None:
+    images, labels = _images(20), np.arange(20)
+    loader = DeviceLoader(images, labels, 8, train=True, seed=4)
+    generator = epoch_generator(4, 1)
+    order = torch.randperm(20, generator=generator)
+    params = sample_crop_flip(20, 4, generator)
+    nchw = torch.from_numpy(images).permute(0, 3, 1, 2)
+    for start, (batch, batch_labels) in zip(range(0, 20, 8), loader.iter_epoch(1), strict=True):
+        index = order[start : start + 8]
+        crops = crop_flip(nchw[index], *(p[start : start + 8] for p in params), padding=4)
+        assert torch.equal(batch, normalize(crops)) and torch.equal(batch_labels, index)
+        assert batch.is_contiguous(memory_format=torch.channels_last)

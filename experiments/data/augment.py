@@ -60,6 +60,41 @@ def crop_flip(
     return padded[batch_index, channel_index, rows[:, None, :, None], cols[:, None, None, :]]
 
 
+def pad_images(images: torch.Tensor, padding: int) -> torch.Tensor:
+    """A (N, H, W, C) uint8 store with ``padding`` zero pixels on every side, for
+    :func:`crop_flip_padded` (padding once per data set instead of once per batch)."""
+    if not padding:
+        return images.contiguous()
+    nchw = F.pad(images.permute(0, 3, 1, 2), (padding, padding, padding, padding))
+    return nchw.permute(0, 2, 3, 1).contiguous()
+
+
+def crop_flip_padded(
+    padded: torch.Tensor,
+    index: torch.Tensor,
+    offset_y: torch.Tensor,
+    offset_x: torch.Tensor,
+    flips: torch.Tensor,
+    padding: int,
+) -> torch.Tensor:
+    """:func:`crop_flip` of images ``index`` of a :func:`pad_images` store, pixel for pixel.
+
+    Returns a (B, C, H, W) view in channels_last memory. Two gathers replace the
+    four-way index: each image's H padded rows from its row offset, then its W columns
+    from its column offset (reversed where it flips); on a CPU about twice as fast.
+    """
+    n, padded_h, padded_w, c = padded.shape
+    h, w = padded_h - 2 * padding, padded_w - 2 * padding
+    b, device = len(index), padded.device
+    rows = index[:, None] * padded_h + offset_y.to(device)[:, None]
+    rows = (rows + torch.arange(h, device=device)).reshape(-1)  # (B * H)
+    strips = padded.view(n * padded_h, padded_w * c).index_select(0, rows)
+    cols = offset_x.to(device)[:, None] + torch.arange(w, device=device)  # (B, W)
+    cols = torch.where(flips.to(device)[:, None], cols.flip(1), cols)
+    crops = strips.view(b, h, padded_w, c).gather(2, cols[:, None, :, None].expand(b, h, w, c))
+    return crops.permute(0, 3, 1, 2)
+
+
 def normalize(
     images: torch.Tensor,
     mean: Sequence[float] | torch.Tensor = CIFAR10_MEAN,

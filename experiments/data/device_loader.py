@@ -20,8 +20,9 @@ import torch
 from experiments.data.augment import (
     CIFAR10_MEAN,
     CIFAR10_STD,
-    crop_flip,
+    crop_flip_padded,
     normalize,
+    pad_images,
     sample_crop_flip,
 )
 from experiments.data.dataset import ImageDataset
@@ -42,7 +43,7 @@ class DeviceLoader:
     ``train=True`` shuffles and augments (random crop with ``padding`` pixels
     of zero padding, random horizontal flip) each epoch; ``train=False``
     yields the split in order, only normalised. Images come out as
-    ``dtype`` (B, C, H, W) tensors normalised with ``mean``/``std``, labels
+    ``dtype`` (B, C, H, W) tensors in channels_last memory, normalised with ``mean``/``std``, labels
     as int64. Each ``iter()`` runs the next epoch (starting at 0; see
     :meth:`set_epoch`); :meth:`iter_epoch` runs a given one.
     """
@@ -71,14 +72,15 @@ class DeviceLoader:
         if len(labels) != len(images):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
         self.device = torch.device(device)
-        # Stored channels-first once, so every batch gather yields (B, C, H, W) directly.
-        self.images = torch.as_tensor(images, dtype=torch.uint8).to(self.device)
-        self.images = self.images.permute(0, 3, 1, 2).contiguous()
+        self.augment = train if augment is None else augment
+        # Stored (N, H, W, C), zero-padded once where batches are cropped, so a batch is a
+        # gather of whole rows and comes out channels_last, the layout the models train in.
+        store = torch.as_tensor(images, dtype=torch.uint8).to(self.device)
+        self._store = pad_images(store, padding) if self.augment else store.contiguous()
         self.labels = torch.as_tensor(labels).to(device=self.device, dtype=torch.int64)
         self.batch_size = batch_size
         self.train = train
         self.shuffle = train
-        self.augment = train if augment is None else augment
         self.drop_last = drop_last
         self.padding = padding
         self.flip = flip
@@ -132,10 +134,13 @@ class DeviceLoader:
         return order, torch.stack([p.to(torch.int64) for p in params]).to(self.device)
 
     def _batch(self, index: torch.Tensor, augmentation: torch.Tensor | None) -> torch.Tensor:
-        batch = self.images.index_select(0, index)
-        if augmentation is not None:
+        if augmentation is None:
+            batch = self._store.index_select(0, index).permute(0, 3, 1, 2)
+        else:
             offset_y, offset_x, flips = augmentation
-            batch = crop_flip(batch, offset_y, offset_x, flips.bool(), self.padding)
+            batch = crop_flip_padded(
+                self._store, index, offset_y, offset_x, flips.bool(), self.padding
+            )
         return normalize(batch, self._mean, self._std, self.dtype)
 
     def iter_epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

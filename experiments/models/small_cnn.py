@@ -7,6 +7,12 @@ the 5,000-image embedded subset (batch 128, SGD) takes about 6 s on two CPU
 cores (``width=0.75``: 0.22M parameters, about 4 s), yet the network has
 BN and conv weight vectors of several shapes, which the layer- and
 vector-wise optimizers care about.
+
+Each block pools before its ReLU: max-pooling commutes with the ReLU (both are monotone
+and exact), and the gradient of either order reaches the same input (the first maximum
+of the window, zeroed where that maximum is not positive), so the network computes the
+same function and gradients bitwise as conv-BN-ReLU-pool, with the ReLU and its
+backward on a map a quarter the size.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from experiments.models._width import scaled
 
 
 class SmallCNN(nn.Module):
-    """conv-BN-ReLU-maxpool x 4, global average pool, linear head."""
+    """conv-BN-maxpool-ReLU x 4 (= conv-BN-ReLU-maxpool), global average pool, linear head."""
 
     def __init__(
         self,
@@ -34,8 +40,8 @@ class SmallCNN(nn.Module):
             layers += [
                 nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
                 nn.BatchNorm2d(out_channels),
-                nn.ReLU(inplace=True),
                 nn.MaxPool2d(2),
+                nn.ReLU(inplace=True),
             ]
             in_channels = out_channels
         self.features = nn.Sequential(*layers)

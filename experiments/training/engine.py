@@ -151,7 +151,9 @@ class RunsForward:
             losses = []
             for model, x, y in zip(self.models, images, labels, strict=True):
                 with _autocast(device):
-                    loss = nn.functional.cross_entropy(model(x).float(), y)
+                    loss = nn.functional.cross_entropy(
+                        model(loop._in_training_layout(x)).float(), y
+                    )
                 loss.backward()  # exactly loop.train's step
                 losses.append(loss.detach())
             return torch.stack(losses)

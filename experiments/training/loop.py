@@ -49,6 +49,7 @@ from torch import nn
 
 from experiments.data import DeviceLoader, ImageDataset, make_loaders
 from experiments.models.registry import build_model, count_parameters
+from experiments.training.host import retain_freed_memory
 from experiments.training.probes import (
     OscillationIndex,
     first_moment_input_norm,
@@ -59,8 +60,13 @@ from experiments.training.protocols import Protocol, identity_fields
 from optimizers import NonFiniteGradientError
 from optimizers.registry import REGISTRY
 
-KEY_VERSION = 2
-"""Part of every run's identity; bump it when the loop changes what a run records."""
+KEY_VERSION = 3
+"""Part of every run's identity; bump it when the loop changes what a run records.
+
+3: conv nets train and evaluate in channels_last on the CPU too (before: only on CUDA),
+which changes the CPU kernels' summation order and so a CPU run's numbers in their last
+bits, and the test loss is summed over images once instead of per batch; keys of version
+2 name runs recorded the old way and are not reused."""
 
 
 class RunFileError(RuntimeError):
@@ -244,17 +250,39 @@ def _subset(data: ImageDataset, count: int | None) -> tuple[Any, Any]:
 
 
 def evaluate(model: nn.Module, loader, device: torch.device) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy (%) over a loader."""
+    """Mean cross-entropy and accuracy (%) over a loader.
+
+    The per-image losses are summed once, in loader order, rather than per batch: so the
+    figures do not depend on how the loader batches the set (where the model's per-image
+    outputs do not), and the device is synchronised once rather than per batch.
+    """
     model.eval()
-    total_loss, correct, seen = 0.0, 0, 0
-    with torch.no_grad(), _autocast(device):
+    losses, hits = [], []
+    with torch.inference_mode(), _autocast(device):
         for images, labels in loader:
-            logits = model(images)
-            batch_loss = nn.functional.cross_entropy(logits.float(), labels, reduction="sum")
-            total_loss += float(batch_loss)
-            correct += int((logits.argmax(1) == labels).sum())
-            seen += len(labels)
+            logits = model(_in_training_layout(images))
+            losses.append(nn.functional.cross_entropy(logits.float(), labels, reduction="none"))
+            hits.append(logits.argmax(1) == labels)
+    seen = sum(len(h) for h in hits)
+    total_loss = float(torch.cat(losses).double().sum())
+    correct = int(torch.cat(hits).sum())
     return total_loss / seen, 100.0 * correct / seen
+
+
+EVAL_BATCH = {"cpu": 128}
+"""Test-set batch size by device type (default :data:`EVAL_BATCH_DEFAULT`). On the CPU
+batches of about a hundred images keep a small CNN's activations in cache: the reduced
+studies' model (width 0.5, one thread) evaluated 1,000 images in 111-115 ms at batches of
+64-250 against 181 ms at 500, with the same logits bit for bit."""
+EVAL_BATCH_DEFAULT = 500
+
+
+def _in_training_layout(images: torch.Tensor) -> torch.Tensor:
+    # channels_last on every device: on the CPU it makes a small CNN's training step about
+    # 1.5x faster than NCHW (max-pooling and the 3-channel first convolution most of all:
+    # 12x and 8x faster forward), on CUDA it is what the tensor cores want. The model's
+    # weights are converted once, in train().
+    return images.contiguous(memory_format=torch.channels_last)
 
 
 def _autocast(device: torch.device):
@@ -436,6 +464,8 @@ def open_run(
 ) -> OpenRun:
     """Build ``spec``'s model, optimizer and probe on ``device`` (the model's initial weights
     a function of the seed) and resume them from the run's checkpoint when there is one."""
+    if device.type == "cpu":
+        retain_freed_memory()  # a quarter of the CPU time otherwise goes to page faults
     protocol = spec.protocol
     run_dir = Path(out_dir) / spec.key
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -443,9 +473,7 @@ def open_run(
 
     torch.manual_seed(spec.seed)
     model = build_model(protocol.model, num_classes=len(data.classes), width=protocol.width)
-    model = model.to(device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+    model = model.to(device).to(memory_format=torch.channels_last)  # see _in_training_layout
     options = protocol.optimizer_options(spec.optimizer, **dict(spec.options))
     optimizer = REGISTRY[spec.optimizer].torch_class(model.parameters(), **options)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -504,12 +532,8 @@ def run_loaders(
         protocol.batch_size,
         device=device,
         seed=seed,
-        test_batch_size=EVAL_BATCH,
+        test_batch_size=EVAL_BATCH.get(device.type, EVAL_BATCH_DEFAULT),
     )  # fmt: skip
-
-
-EVAL_BATCH = 500
-"""Test images per evaluation batch."""
 
 
 def epoch_divergence(
@@ -563,11 +587,10 @@ def train(
         steps, seen = 0, 0
         divergence: tuple[int | None, str] | None = None
         for batch_images, batch_labels in train_loader.iter_epoch(epoch):
-            if device.type == "cuda":
-                batch_images = batch_images.contiguous(memory_format=torch.channels_last)
             optimizer.zero_grad(set_to_none=True)
             with _autocast(device):
-                loss = nn.functional.cross_entropy(forward(batch_images).float(), batch_labels)
+                logits = forward(_in_training_layout(batch_images))
+                loss = nn.functional.cross_entropy(logits.float(), batch_labels)
             loss.backward()
             try:
                 optimizer.step()
