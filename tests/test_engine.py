@@ -240,3 +240,33 @@ def test_stacked_batches_are_each_runs_own(tiny: ImageDataset) -> None:
                     strict=True,
                 )
             )
+
+
+def test_a_study_trains_its_arms_and_seeds_through_the_engine(
+    tiny: ImageDataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run_study (the training stage) hands every arm x seed to the engine in stacks and
+    reads each run's record from it: the same record that train() gives the run alone."""
+    from experiments.training import __main__ as stage
+    from experiments.training.claims import STUDIES
+
+    study = STUDIES["AN-14"]
+    scale = {"epochs": 1, "model": "small_cnn", "width": 0.125, "train_subset": 40}
+    stacks_trained: list[int] = []
+
+    def counted(stack, *args, **kwargs):
+        stacks_trained.append(len(stack))
+        return train_together(stack, *args, **kwargs)
+
+    monkeypatch.setattr(stage, "train_together", counted)
+    stage.run_study(study, "reduced", scale, [0, 1], tiny, tmp_path / "study", "cpu", quiet=True)
+    assert stacks_trained == [len(study.arms) * 2]
+    protocol = stage.protocol_for(study, scale)
+    for arm in study.arms:
+        for seed in (0, 1):
+            spec = arm.spec(protocol, seed, tiny.fingerprint())
+            alone = train(spec, tiny, tmp_path / "alone")
+            together = json.loads((tmp_path / "study" / spec.key / HISTORY).read_text())
+            assert _entries(together["history"]) == _entries(
+                json.loads(json.dumps(alone["history"]))
+            )

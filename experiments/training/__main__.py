@@ -37,6 +37,7 @@ from experiments.training.claims import (
     reading,
     study_verdict,
 )
+from experiments.training.engine import stacks, train_together
 from experiments.training.loop import RunFileError, diverged_at, train
 from experiments.training.protocols import Protocol
 from experiments.training.stage import TRAINING, paper_scale_command
@@ -83,18 +84,32 @@ def run_study(
     compile_model: bool = False,
 ) -> ClaimResult:
     protocol = protocol_for(study, protocol_scale)
-    records: dict[str, list[dict[str, Any]]] = {}
     started = time.perf_counter()
     fingerprint = data.fingerprint()
-    for arm in study.arms:
-        records[arm.label] = []
-        for seed in seeds:
-            spec = arm.spec(protocol, seed, fingerprint)
+    specs = {
+        (arm.label, seed): arm.spec(protocol, seed, fingerprint)
+        for arm in study.arms
+        for seed in seeds
+    }
+    trained: dict[str, dict[str, Any]] = {}
+    if compile_model:  # a compiled model trains alone (the engine steps plain modules)
+        for (label, seed), spec in specs.items():
             if not quiet:
-                print(f"  [{study.claim_id}] {arm.label}, seed {seed}", flush=True)
-            records[arm.label].append(
-                train(spec, data, runs_dir, device=device, compile_model=compile_model)
-            )
+                print(f"  [{study.claim_id}] {label}, seed {seed}", flush=True)
+            trained[spec.key] = train(spec, data, runs_dir, device=device, compile_model=True)
+    else:
+        # The arms x seeds train together in the engine: stacked on a GPU, one after
+        # another on the CPU (engine.DEFAULT_LAYOUT), each run exactly what train() gives.
+        labels = {spec.key: f"{label}/{seed}" for (label, seed), spec in specs.items()}
+        for stack in stacks(list(specs.values())):
+            if not quiet:
+                names = ", ".join(labels[spec.key] for spec in stack)
+                print(f"  [{study.claim_id}] training together: {names}", flush=True)
+            records_of_stack = train_together(stack, data, runs_dir, device=device)
+            trained.update((spec.key, r) for spec, r in zip(stack, records_of_stack, strict=True))
+    records = {
+        arm.label: [trained[specs[(arm.label, seed)].key] for seed in seeds] for arm in study.arms
+    }
     images = len(data.train_labels)
     if protocol.train_subset is not None:  # the loop trains on this class-balanced prefix
         images = min(images, protocol.train_subset)

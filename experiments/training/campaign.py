@@ -79,7 +79,7 @@ from experiments.training.claims import (
     protocol_for,
     study_verdict,
 )
-from experiments.training.engine import default_layout, group_for_stacking, train_together
+from experiments.training.engine import STACK_RUNS, default_layout, stacks, train_together
 from experiments.training.loop import HISTORY, RunSpec, finished_record, read_history, train
 from experiments.training.protocols import PROTOCOLS, Protocol
 from theory.verdicts import write_results, write_text_atomically
@@ -97,9 +97,6 @@ EVAL_SPEEDUP = 3.0
 """Evaluation images per training image's time (forward only, no optimizer)."""
 RUN_OVERHEAD_S = 1.0
 """Per-run start-up (model build, loaders, first-epoch allocation) in the estimate."""
-STACK_RUNS = 8
-"""Most runs the engine trains in one stack (a study's arms x seeds; issue 17's target
-setting); the throughput is measured at this many, so a run's estimate is its share."""
 ENGINES = ("auto", "stacked", "looped", "sequential")
 """``auto``: the engine in the device's layout (``engine.DEFAULT_LAYOUT``); ``stacked`` or
 ``looped``: the engine in that layout; ``sequential``: ``loop.train``, one run at a time."""
@@ -747,9 +744,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:  # runs of one architecture and batch size in one stack, at most STACK_RUNS
             estimates = {spec.key: seconds for spec, seconds in todo}
             batches = [
-                [(spec, estimates[spec.key]) for spec in group[i : i + STACK_RUNS]]
-                for group in group_for_stacking([spec for spec, _ in todo])
-                for i in range(0, len(group), STACK_RUNS)
+                [(spec, estimates[spec.key]) for spec in stack]
+                for stack in stacks([spec for spec, _ in todo])
             ]
         for batch in batches:
             # What the budget still affords, in plan order: the rest waits for a later

@@ -100,6 +100,21 @@ def group_for_stacking(specs: Sequence[RunSpec]) -> list[list[RunSpec]]:
     return list(groups.values())
 
 
+STACK_RUNS = 8
+"""Most runs one stack trains together (a study's arms x seeds, a campaign entry's runs;
+issue 17's target setting): the throughput is measured at this many."""
+
+
+def stacks(specs: Sequence[RunSpec], size: int = STACK_RUNS) -> list[list[RunSpec]]:
+    """``specs`` as the stacks they train in: :func:`group_for_stacking`'s groups, each cut
+    into runs of at most ``size``, in first-seen order."""
+    return [
+        group[start : start + size]
+        for group in group_for_stacking(specs)
+        for start in range(0, len(group), size)
+    ]
+
+
 def _autocast(device: torch.device):
     # The single-run loop's choice: bf16 on a GPU, optimizer and its state in float32.
     return loop._autocast(device)
