@@ -114,7 +114,7 @@ def test_a_worker_loads_the_data_once_for_all_its_runs(monkeypatch) -> None:
 
 
 def test_loop_benchmark_covers_each_distinct_run_of_the_default_studies_once() -> None:
-    specs = loop_throughput.reduced_specs(loop_throughput.DEFAULT_CLAIMS, subset_fingerprint())
+    specs = loop_throughput.reduced_specs(loop_throughput.default_claims(), subset_fingerprint())
     names = [s.key.rsplit("/", 1)[0] for s in specs]
     assert len(names) == len(set(names)) == 6
     assert all(s.protocol.model == "small_cnn" and s.seed == 0 for s in specs)

@@ -46,8 +46,16 @@ from typing import Any
 import torch
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CLAIMS = ("AN-14", "AB-1", "AI-5", "AI-6")
-"""The reduced studies the default report trains (the others need a GPU or data)."""
+
+
+def default_claims() -> list[str]:
+    """The studies the default report trains at reduced scale: those that need neither a
+    GPU-scale protocol nor another data set (``Study.needs``), read from the catalogue."""
+    from experiments.training.claims import STUDIES
+
+    return [claim for claim, study in STUDIES.items() if study.needs is None]
+
+
 FIGURES = {
     "run_images_per_second": "whole run, wall",
     "run_images_per_cpu_second": "whole run, CPU time",
@@ -201,7 +209,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="python -m experiments.training.loop_throughput",
         description=__doc__.split("\n")[0],
     )
-    parser.add_argument("--claims", type=_names, default=list(DEFAULT_CLAIMS))
+    parser.add_argument(
+        "--claims", type=_names, default=None, help="studies (default: the default report's)"
+    )
     parser.add_argument("--optimizers", type=_names, default=None, help="only these arms")
     parser.add_argument("--threads", type=int_at_least(1), default=1, help="per run")
     parser.add_argument("--baseline", type=Path, default=None, help="checkout to compare with")
@@ -209,6 +219,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=None, help="JSON file (and .md beside it)")
     parser.add_argument("--round", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.claims is None:
+        args.claims = default_claims()
     if args.baseline is not None and not (args.baseline / "experiments").is_dir():
         parser.error(f"--baseline {args.baseline}: not a checkout of this project")
     return args
