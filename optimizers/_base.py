@@ -148,15 +148,7 @@ class RecipeOptimizer(torch.optim.Optimizer):
         )
         if "lr" in checked and isinstance(lr, Tensor):
             checked["lr"] = lr
-        for name, declaration in hp.EXECUTION.items():
-            if only is not None and name not in only:
-                continue
-            if name not in group:
-                raise ValueError(f"{where}option {name} is missing")
-            try:
-                checked[name] = declaration.check(group[name])
-            except ValueError as error:
-                raise ValueError(f"{where}{error}") from None
+        checked.update(hp.check_declared(hp.EXECUTION, group, where=where, only=only))
         return checked
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:

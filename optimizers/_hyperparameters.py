@@ -119,6 +119,29 @@ def constraints(recipe: Iterable[Any]) -> tuple[Constraint, ...]:
     return tuple(c for unit in recipe for c in getattr(unit, "constraints", ()))
 
 
+def check_declared(
+    declared: Mapping[str, Hyperparameter],
+    group: Mapping[str, Any],
+    *,
+    where: str = "",
+    only: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """Each option of ``declared`` (just those in ``only`` if given) as ``group`` holds it,
+    checked against its domain and in canonical form; ``ValueError`` (prefixed ``where``)
+    for the first one missing or out of its domain. No cross-option constraints."""
+    checked: dict[str, Any] = {}
+    for name, declaration in declared.items():
+        if only is not None and name not in only:
+            continue
+        if name not in group:
+            raise ValueError(f"{where}option {name} is missing")
+        try:
+            checked[name] = declaration.check(group[name])
+        except ValueError as error:
+            raise ValueError(f"{where}{error}") from None
+    return checked
+
+
 def validate_group(
     declared: Table,
     conditions: Iterable[Constraint],
@@ -135,16 +158,7 @@ def validate_group(
     (``"param group 1: "``). ``only``: check just these options (the others known good);
     the constraints are checked either way.
     """
-    checked: dict[str, Any] = {}
-    for name, declaration in declared.items():
-        if only is not None and name not in only:
-            continue
-        if name not in group:
-            raise ValueError(f"{where}option {name} is missing")
-        try:
-            checked[name] = declaration.check(group[name])
-        except ValueError as error:
-            raise ValueError(f"{where}{error}") from None
+    checked = check_declared(declared, group, where=where, only=only)
     options = {name: group[name] for name in declared} | checked
     for condition in conditions:
         if not condition.holds(options):
