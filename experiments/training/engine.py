@@ -16,8 +16,8 @@ instead of N small ones) while each run keeps exactly what :func:`loop.train
 * its files: history, metrics and checkpoint written by the same
   :class:`~experiments.training.loop.OpenRun` methods, in the same run directory,
   so ``finished_record``, resume, the report and ``recorded add`` read them
-  unchanged. Each epoch entry also carries ``stacked_runs`` (how many runs shared
-  the epoch's ``seconds``; ``images_per_second`` is per run);
+  unchanged. An epoch trained by several runs together also carries ``stacked_runs``
+  (how many runs shared the epoch's ``seconds``; ``images_per_second`` is per run);
 * divergence: a run whose optimizer refuses a non-finite gradient, or whose epoch
   loss is non-finite, is logged as diverged and leaves the stack; the others go on;
 * resume: each run resumes from its own checkpoint; runs that an interruption left
@@ -30,9 +30,11 @@ Two layouts compute the forward and backward:
   rounding, not bitwise (in float64 the test model's parameters and optimizer
   state stay within 1e-10 relative; ~3e-16 measured);
 * ``looped`` (the default on the CPU, see :data:`DEFAULT_LAYOUT`): each run's model
-  on its own batch, one after another: bitwise the single run's arithmetic
-  (tests/test_engine.py checks the files are identical but for timings). It also
-  serves models ``vmap`` cannot batch and is the reference for the bookkeeping.
+  on its own batch, one after another. A single run is a looped stack of one
+  (:func:`loop.train <experiments.training.loop.train>` calls this engine), so the
+  training step is written once; runs looped together give each run bitwise what it
+  gives alone (tests/test_engine.py checks the files are identical but for timings).
+  It also serves models ``vmap`` cannot batch and compiled models (``compile_model``).
 
 On CUDA the forward and backward run under bf16 autocast with float32 parameters
 and optimizer state, channels_last, as :func:`train` does; evaluation is one
@@ -149,9 +151,16 @@ class Member:
 class RunsForward:
     """The forward and backward of the runs in a stack: stacked (vmapped) or looped."""
 
-    def __init__(self, models: list[nn.Module], layout: Layout) -> None:
+    def __init__(
+        self,
+        models: list[nn.Module],
+        layout: Layout,
+        forwards: list[Callable[[Tensor], Tensor]] | None = None,
+    ) -> None:
         self.models = models
         self.stack = ModelStack(models) if layout == "stacked" else None
+        self.forwards = models if forwards is None else forwards
+        """What the looped layout's training steps call (a compiled run's wrapper)."""
 
     def train(self, mode: bool = True) -> None:
         if self.stack is not None:
@@ -164,12 +173,12 @@ class RunsForward:
         back-propagated into that run's gradients; returns the (runs,) losses, detached."""
         if self.stack is None:
             losses = []
-            for model, x, y in zip(self.models, images, labels, strict=True):
+            for forward, x, y in zip(self.forwards, images, labels, strict=True):
                 with _autocast(device):
                     loss = nn.functional.cross_entropy(
-                        model(loop._in_training_layout(x)).float(), y
+                        forward(loop._in_training_layout(x)).float(), y
                     )
-                loss.backward()  # exactly loop.train's step
+                loss.backward()
                 losses.append(loss.detach())
             return torch.stack(losses)
         with _autocast(device):
@@ -297,6 +306,7 @@ def train_together(
     device: str | torch.device = "cpu",
     progress: Callable[[str], None] | None = None,
     layout: Layout | None = None,
+    compile_model: bool = False,
 ) -> list[dict[str, Any]]:
     """Run (or resume) ``specs`` together and return their records, in ``specs``' order.
 
@@ -311,6 +321,8 @@ def train_together(
     layout = default_layout(device) if layout is None else layout
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    if compile_model and layout != "looped":
+        raise ValueError("compile_model trains each run's own compiled model: layout 'looped'")
     signatures = {stack_signature(spec) for spec in specs}
     if len(signatures) > 1:
         raise ValueError(
@@ -334,8 +346,10 @@ def train_together(
         if finished is not None:
             records[index] = finished
         else:
-            open_runs[index] = open_run(spec, data, out_dir, device)
-            _refuse_random_forward(open_runs[index].model, spec.key)
+            run = open_runs[index] = open_run(spec, data, out_dir, device)
+            _refuse_random_forward(run.model, spec.key)
+            if compile_model:
+                run.forward = torch.compile(run.model)
     if open_runs:
         first = next(iter(open_runs.values()))
         # One copy of the data on the device; each run reads it with its own seed.
@@ -372,7 +386,12 @@ def _train_epoch(
     seeds = [active[i].spec.seed for i in indices]
     stacked_runs = len(indices)
     in_stack = list(indices)  # the runs still stepping this epoch
-    forward = RunsForward([active[i].model for i in in_stack], layout)
+
+    def runs_forward(runs: list[int]) -> RunsForward:
+        chosen = [active[i] for i in runs]
+        return RunsForward([r.model for r in chosen], layout, [r.training_forward for r in chosen])
+
+    forward = runs_forward(in_stack)
     forward.train()
     ended: list[int] = []
     started = time.perf_counter()
@@ -389,7 +408,10 @@ def _train_epoch(
             epoch, lrs[i], member.divergence, train_loss, test,
             float(member.norm_sum) / max(member.steps, 1), seconds, member.seen,
         )  # fmt: skip
-        entry["stacked_runs"] = stacked_runs
+        if stacked_runs > 1:  # the epoch's wall time was shared by this many runs
+            entry["stacked_runs"] = stacked_runs
+        if run.forward is not None:
+            entry["compiled_model"] = True  # its images/s are not comparable with eager runs
         run.save_epoch(entry, epoch, kill_at)
         if progress is not None:
             progress(run.progress_line(entry))
@@ -409,7 +431,7 @@ def _train_epoch(
             in_stack = [i for i in in_stack if i not in left]
             if not in_stack:
                 break
-            forward = RunsForward([active[i].model for i in in_stack], layout)
+            forward = runs_forward(in_stack)
             forward.train()
     seconds = time.perf_counter() - started
     if in_stack:
@@ -420,11 +442,7 @@ def _train_epoch(
         ]  # fmt: skip
         tested = dict.fromkeys(in_stack)
         if finite:
-            evaluator = (
-                forward
-                if len(finite) == len(in_stack)
-                else RunsForward([active[i].model for i in finite], layout)
-            )
+            evaluator = forward if len(finite) == len(in_stack) else runs_forward(finite)
             tested.update(zip(finite, evaluator.evaluate(test_loader, device), strict=True))
         for i in in_stack:
             finish(i, tested[i], seconds)

@@ -1,5 +1,10 @@
 """One training run: a model, an optimizer, a protocol and a seed, resumable after a crash.
 
+This module holds what a run is (:class:`RunSpec`, its key and files) and what each of
+its epochs does around the training steps (:class:`OpenRun`); the steps themselves are
+the engine's (:mod:`experiments.training.engine`), which :func:`train` calls with a
+stack of one run.
+
 After every epoch the run appends the epoch's entry to ``metrics.jsonl`` (one
 JSON object a line, for tools that tail a run) and writes ``history.json`` (the
 whole record) and a checkpoint (model, optimizer, epoch) atomically; started
@@ -37,7 +42,6 @@ import math
 import os
 import pickle
 import signal
-import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -52,12 +56,10 @@ from experiments.models.registry import build_model, count_parameters
 from experiments.training.host import retain_freed_memory
 from experiments.training.probes import (
     OscillationIndex,
-    first_moment_input_norm,
     layerwise_step_statistics,
     state_bytes,
 )
 from experiments.training.protocols import Protocol, identity_fields
-from optimizers import NonFiniteGradientError
 from optimizers.registry import REGISTRY
 
 KEY_VERSION = 3
@@ -365,6 +367,14 @@ class OpenRun:
     record: dict[str, Any]
     start_epoch: int
     base_lr: float
+    forward: Callable[[torch.Tensor], torch.Tensor] | None = None
+    """What the training steps call: ``torch.compile(model)`` for a compiled run, else the
+    model itself (``None``). The plain module keys the checkpoint (a compiled wrapper's
+    state_dict would carry an ``_orig_mod.`` prefix) and evaluates the test set."""
+
+    @property
+    def training_forward(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        return self.model if self.forward is None else self.forward
 
     def set_learning_rate(self, epoch: int) -> float:
         """Put the schedule's rate for (0-based) ``epoch`` into every group; return it."""
@@ -557,66 +567,19 @@ def train(
 ) -> dict[str, Any]:
     """Run (or resume) ``spec`` and return its record: settings plus per-epoch history.
 
+    A single run is a stack of one in the engine's looped layout
+    (:func:`experiments.training.engine.train_together`): the training step is written
+    once, there, for a run alone and for runs trained together.
+
     ``compile_model`` trains through ``torch.compile(model)``; checkpoints still hold the
     plain module's ``state_dict`` (no ``_orig_mod.`` prefix), so a run can be resumed with
     compilation switched on or off. It is not part of ``spec.key``: compiling changes the
     speed, not the run.
     """
-    check_data(spec, data)
-    device = torch.device(device)
-    protocol = spec.protocol
-    kill_at = _kill_point()
-    finished = finished_record(spec, out_dir)
-    if finished is not None:
-        return finished
-    run = open_run(spec, data, out_dir, device)
-    model, optimizer, oscillation = run.model, run.optimizer, run.oscillation
-    train_loader, test_loader = run_loaders(data, protocol, spec.seed, device)
-    # Training goes through the compiled wrapper; ``model`` stays the plain module, whose
-    # state_dict keys the checkpoint (the wrapper's would carry an ``_orig_mod.`` prefix)
-    # and which evaluates the test set (eval mode under no_grad would be a second graph to
-    # compile for a small share of the epoch's time).
-    forward = torch.compile(model) if compile_model else model
+    from experiments.training.engine import train_together  # the engine builds on this module
 
-    for epoch in range(run.start_epoch, protocol.epochs):
-        lr = run.set_learning_rate(epoch)
-        model.train()
-        started = time.perf_counter()
-        loss_sum = torch.zeros((), device=device)
-        norm_sum = torch.zeros((), device=device)
-        steps, seen = 0, 0
-        divergence: tuple[int | None, str] | None = None
-        for batch_images, batch_labels in train_loader.iter_epoch(epoch):
-            optimizer.zero_grad(set_to_none=True)
-            with _autocast(device):
-                logits = forward(_in_training_layout(batch_images))
-                loss = nn.functional.cross_entropy(logits.float(), batch_labels)
-            loss.backward()
-            try:
-                optimizer.step()
-            except NonFiniteGradientError as error:
-                # The step changed nothing; the run has diverged at this step. That is the
-                # run's result, recorded below, not a failure of the study.
-                divergence = (steps + 1, str(error))
-                break
-            norm_sum += first_moment_input_norm(optimizer)
-            oscillation.update()
-            loss_sum += loss.detach() * len(batch_labels)
-            steps += 1
-            seen += len(batch_labels)
-            _maybe_kill(kill_at, "step", epoch + 1, steps)
-        seconds = time.perf_counter() - started
-        train_loss = float(loss_sum) / seen if seen else math.nan
-        divergence = epoch_divergence(divergence, train_loss)
-        test = None if divergence is not None else evaluate(model, test_loader, device)
-        entry = run.epoch_entry(
-            epoch, lr, divergence, train_loss, test, float(norm_sum) / max(steps, 1), seconds, seen
-        )
-        if compile_model:
-            entry["compiled_model"] = True  # its images/s are not comparable with eager runs
-        run.save_epoch(entry, epoch, kill_at)
-        if progress is not None:
-            progress(run.progress_line(entry))
-        if divergence is not None:
-            break
-    return run.record
+    (record,) = train_together(
+        [spec], data, out_dir, device=device, progress=progress, layout="looped",
+        compile_model=compile_model,
+    )  # fmt: skip
+    return record
