@@ -170,26 +170,29 @@ def _rescale_overflowed(ctx: GroupStep, ratios: list[Tensor], corrected: list[Te
     in_range = [r.isfinite() for r in ratios]
     if bool(torch.stack(in_range).all()):
         return
-    norms = ctx.norms(ctx.grads)
-    if ctx.group["norm_scope"] == "global":
-        norms = [_group_norm(norms)] * len(norms)
-        emas = [ctx.group_state["global_norm_ema"]] * len(norms)
-    else:
-        emas = [state["norm_ema"] for state in ctx.states]
+    norms, emas = _norms_and_emas(ctx, ctx.norms(ctx.grads))
     for i, g in enumerate(ctx.grads):
         if not bool(in_range[i]):
-            corrected[i] = (g / norms[i]).mul_(emas[i]).to(g.dtype)
+            corrected[i] = _rebuilt(g, norms[i], emas[i])
 
 
 def _select_rescaled(ctx: GroupStep, ratios: list[Tensor], corrected: list[Tensor]) -> None:
     # _rescale_overflowed's rebuild, formed for every tensor and chosen by torch.where.
-    if ctx.group["norm_scope"] == "global":
-        group_norm = _group_norm([norm(g) for g in ctx.grads])
-        norms = [group_norm] * len(ctx.grads)
-        emas = [ctx.group_state["global_norm_ema"]] * len(ctx.grads)
-    else:
-        norms = [norm(g) for g in ctx.grads]
-        emas = [state["norm_ema"] for state in ctx.states]
+    norms, emas = _norms_and_emas(ctx, [norm(g) for g in ctx.grads])
     for i, g in enumerate(ctx.grads):
-        rebuilt = (g / norms[i]).mul_(emas[i]).to(g.dtype)
+        rebuilt = _rebuilt(g, norms[i], emas[i])
         corrected[i] = torch.where(ratios[i].isfinite(), corrected[i], rebuilt)
+
+
+def _norms_and_emas(ctx: GroupStep, norms: list[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
+    """The ‖g‖ and e each tensor's s_t is formed with: its own, or, under ``norm_scope``
+    "global", the group's norm (from the tensors' ``norms``) and the group's e."""
+    if ctx.group["norm_scope"] == "global":
+        count = len(norms)
+        return [_group_norm(norms)] * count, [ctx.group_state["global_norm_ema"]] * count
+    return norms, [state["norm_ema"] for state in ctx.states]
+
+
+def _rebuilt(g: Tensor, g_norm: Tensor, ema: Tensor) -> Tensor:
+    """``s = (g/‖g‖)·e`` in g's dtype: the value of ``g·(e/‖g‖)`` where e/‖g‖ overflows."""
+    return (g / g_norm).mul_(ema).to(g.dtype)
