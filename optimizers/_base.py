@@ -105,7 +105,7 @@ class RecipeOptimizer(torch.optim.Optimizer):
         super().__init__(params, defaults)
         self.on_nonfinite = on_nonfinite
         self.skipped_steps: int | Tensor = 0
-        if defaults["capturable"] or defaults["fused"]:
+        if _on_device(defaults):
             # Made here, not in the first step: a tensor created inside a compiled step
             # and kept on the optimizer would be the trace's, not the one updated later.
             first = self.param_groups[0]["params"][0]
@@ -246,7 +246,7 @@ class RecipeOptimizer(torch.optim.Optimizer):
             # retraces); they were validated where they were set.
             self._check_groups()
         collected = [self._with_gradients(group) for group in self.param_groups]
-        if self.param_groups[0]["capturable"] or self.param_groups[0]["fused"]:
+        if _on_device(self.param_groups[0]):
             self._device_step(collected)
             return loss
         finite, norms = _all_finite([grad for _, grads in collected for grad in grads])
@@ -374,7 +374,7 @@ class RecipeOptimizer(torch.optim.Optimizer):
         grad_norms: list[Tensor] | None = None,
     ) -> None:
         states, steps = [], []
-        capturable = group["capturable"] or bool(group["fused"])
+        capturable = _on_device(group)
         for p in params:
             self._start_state(p, group)
             state = self.state[p]
@@ -405,15 +405,21 @@ class RecipeOptimizer(torch.optim.Optimizer):
         whether it was created now."""
         state = self.state[p]
         if "step" in state:
-            if isinstance(state["step"], Tensor) != bool(group["capturable"] or group["fused"]):
+            if isinstance(state["step"], Tensor) != _on_device(group):
                 # The group's mode was switched: the counter follows it (a host read, once).
                 wanted = not isinstance(state["step"], Tensor)
                 state["step"] = _step_counter(state["step"], p, wanted)
             return False
-        state["step"] = _step_counter(0, p, group["capturable"] or bool(group["fused"]))
+        state["step"] = _step_counter(0, p, _on_device(group))
         for unit in self.recipe:
             state.update(unit.init_state(p, group))
         return True
+
+
+def _on_device(group: dict[str, Any]) -> bool:
+    """Whether ``group`` steps without host synchronisation (``capturable``, which
+    ``fused`` implies): device step counters and the masked non-finite policy."""
+    return bool(group["capturable"] or group["fused"])
 
 
 def _step_counter(step: int | Tensor, param: Tensor, capturable: bool) -> int | Tensor:
