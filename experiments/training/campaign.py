@@ -16,7 +16,7 @@
 3. **Train** each entry's planned runs together, up to :data:`STACK_RUNS` at a time, in the
    engine (``engine.train_together``; runs of another model, width or batch size go in
    another stack; stacked on CUDA, looped on the CPU: ``--engine auto``), or one after
-   another with ``--engine sequential`` (``loop.train``); each
+   another with ``--engine sequential`` (stacks of one, as ``loop.train``); each
    run streams its ``metrics.jsonl`` under ``--runs``, and after every finished epoch
    ``--out/campaign.json.gz`` is rewritten atomically: the plan, command, environment,
    measured throughput and every run's history so far. A device that goes away early still
@@ -80,7 +80,7 @@ from experiments.training.claims import (
     study_verdict,
 )
 from experiments.training.engine import STACK_RUNS, default_layout, stacks, train_together
-from experiments.training.loop import HISTORY, RunSpec, finished_record, read_history, train
+from experiments.training.loop import HISTORY, RunSpec, finished_record, read_history
 from experiments.training.protocols import PROTOCOLS, Protocol
 from theory.verdicts import write_results, write_text_atomically
 
@@ -99,7 +99,8 @@ RUN_OVERHEAD_S = 1.0
 """Per-run start-up (model build, loaders, first-epoch allocation) in the estimate."""
 ENGINES = ("auto", "stacked", "looped", "sequential")
 """``auto``: the engine in the device's layout (``engine.DEFAULT_LAYOUT``); ``stacked`` or
-``looped``: the engine in that layout; ``sequential``: ``loop.train``, one run at a time."""
+``looped``: the engine in that layout; ``sequential``: one run at a time (a looped stack of
+one, which is what ``loop.train`` is)."""
 MEASURE_STEPS = {"cuda": (2, 8), "cpu": (1, 2)}
 """(warm-up, timed) training steps of the throughput measurement per device type: a CPU step of
 eight stacked runs takes seconds, and the measurement comes out of the budget."""
@@ -761,12 +762,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not fits:
                 continue
             own_keys.extend(spec.key for spec in fits)
-            if args.engine == "sequential":
-                train(fits[0], data, runs_dir, device=args.device, progress=flush)
-            else:
-                train_together(
-                    fits, data, runs_dir, device=args.device, progress=flush, layout=args.engine
-                )
+            # A sequential batch is one run: loop.train's looped stack of one.
+            layout = "looped" if args.engine == "sequential" else args.engine
+            train_together(fits, data, runs_dir, device=args.device, progress=flush, layout=layout)
     bundle["runs"] = _run_logs(runs_dir, own_keys)
     bundle["finished"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     write_bundle(bundle_path, bundle)
