@@ -102,6 +102,8 @@ class RecipeOptimizer(torch.optim.Optimizer):
         defaults = chosen | self._validate(chosen)
         self._validated: dict[int, dict[str, Any]] = {}
         self._compiled_step: Callable[..., None] | None = None
+        self._flat_layouts: dict[int, Any] = {}
+        """Per param group (by id), the flat layout of the fused step (:mod:`optimizers.flat`)."""
         super().__init__(params, defaults)
         self.on_nonfinite = on_nonfinite
         self.skipped_steps: int | Tensor = 0
@@ -121,6 +123,7 @@ class RecipeOptimizer(torch.optim.Optimizer):
         self.__dict__.setdefault("_validated", {})
         self.__dict__.setdefault("_reported_skips", 0)
         self.__dict__["_compiled_step"] = None
+        self.__dict__["_flat_layouts"] = {}
         for group in self.param_groups:
             for name, h in hp.EXECUTION.items():
                 group.setdefault(name, h.default)
@@ -202,8 +205,14 @@ class RecipeOptimizer(torch.optim.Optimizer):
         saved = super().state_dict()
         # One format whatever the execution mode: steps as counts, lr as a number (a
         # capturable optimizer's device counters and tensor lr are read here, off the step).
+        # Under fused, state entries are views into the flat buffers: cloned, so that the
+        # saved state neither changes with the next step nor carries the whole buffer.
+        fused = self.param_groups[0]["fused"]
         saved["state"] = {
-            key: {k: int(v) if k == "step" else v for k, v in entry.items()}
+            key: {
+                k: int(v) if k == "step" else v.clone() if fused and isinstance(v, Tensor) else v
+                for k, v in entry.items()
+            }
             for key, entry in saved["state"].items()
         }
         for group in saved["param_groups"]:
@@ -233,6 +242,7 @@ class RecipeOptimizer(torch.optim.Optimizer):
                     state["step"] = _step_counter(state["step"], p, group["capturable"])
         self._validated.clear()
         self._compiled_step = None
+        self._flat_layouts.clear()  # the loaded state is not in the flat buffers
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
@@ -304,9 +314,11 @@ class RecipeOptimizer(torch.optim.Optimizer):
             kept = saved.get(slot)
             if kept is None:
                 kept = torch.zeros_like(tensor)
-            # Written through a 1-d view: aot_autograd (torch 2.13) drops the final
-            # in-place write to a 0-d input of such a graph.
-            tensor.view(-1).copy_(torch.where(finite.to(tensor.device), tensor, kept).view(-1))
+            # A 0-d tensor is written through a 1-d view: aot_autograd (torch 2.13) drops
+            # the final in-place write to a 0-d input of such a graph. (Others directly: a
+            # channels_last weight has no 1-d view.)
+            target = tensor.view(1) if tensor.ndim == 0 else tensor
+            target.copy_(torch.where(finite.to(tensor.device), tensor, kept).reshape(target.shape))
         skipped = self.skipped_steps
         skipped.add_((~finite).to(skipped.device, skipped.dtype))  # type: ignore[union-attr]
 
@@ -383,22 +395,13 @@ class RecipeOptimizer(torch.optim.Optimizer):
             # The rates and bias corrections of a capturable step are formed in float64
             # on the device from the float32 counter (exact up to 2^24 steps).
             steps.append(state["step"].to(torch.float64) if capturable else state["step"])
-        foreach = group.get("foreach")
-        ctx = GroupStep(
-            group=group,
-            params=params,
-            grads=list(grads),
-            states=states,
-            steps=steps,
-            foreach=not capturable and (True if foreach is None else foreach),
-            capturable=capturable,
-            rates=[group["lr"]] * len(params),
-            workspace=self._workspace,
-            group_state_of=lambda: self.group_state(group),
-            grad_norms=grad_norms,
+        self._run_units(
+            group, params=params, grads=grads, states=states, steps=steps, grad_norms=grad_norms
         )
-        for unit in self.recipe:
-            unit(ctx)
+
+    def _run_units(self, group: dict[str, Any], **entries: Any) -> None:
+        """The recipe over one group's entries (:func:`run_units`)."""
+        run_units(self.recipe, group, self._workspace, lambda: self.group_state(group), **entries)
 
     def _start_state(self, p: Tensor, group: dict[str, Any]) -> bool:
         """Create ``p``'s state at its first step (the units' buffers and the counter);
@@ -414,6 +417,40 @@ class RecipeOptimizer(torch.optim.Optimizer):
         for unit in self.recipe:
             state.update(unit.init_state(p, group))
         return True
+
+
+def run_units(
+    recipe: Sequence[Unit],
+    group: dict[str, Any],
+    workspace: Any,
+    group_state_of: Callable[[], dict[str, Any]],
+    *,
+    params: list[Tensor],
+    grads: list[Tensor],
+    states: list[dict[str, Any]],
+    steps: list[Any],
+    **layout: Any,
+) -> None:
+    """Run ``recipe`` over one group's entries: its tensors, or the flat blocks of the fused
+    step (``layout``: ``segments`` and ``exemplars``, :mod:`optimizers.flat`). ``group``
+    holds the options (``params`` is not read)."""
+    capturable = _on_device(group)
+    foreach = group.get("foreach")
+    ctx = GroupStep(
+        group=group,
+        params=params,
+        grads=list(grads),
+        states=states,
+        steps=steps,
+        foreach=not capturable and (True if foreach is None else foreach),
+        capturable=capturable,
+        rates=[group["lr"]] * len(params),
+        workspace=workspace,
+        group_state_of=group_state_of,
+        **layout,
+    )
+    for unit in recipe:
+        unit(ctx)
 
 
 def _on_device(group: dict[str, Any]) -> bool:
@@ -502,7 +539,7 @@ class NdimAtLeastTwo:
         return (self.option,)
 
     def __call__(self, ctx: GroupStep, i: int) -> bool:
-        return chosen_by_shape(ctx.params[i], ctx.group[self.option.name])
+        return chosen_by_shape(ctx.exemplar(i), ctx.group[self.option.name])
 
     def __str__(self) -> str:
         return f"NdimAtLeastTwo({self.option.name})"

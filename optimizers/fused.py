@@ -1,18 +1,19 @@
-"""``fused=True``: the capturable step compiled by ``torch.compile`` into one graph.
+"""``fused=True``: the capturable step over the flat layout, compiled by ``torch.compile``.
 
-:meth:`optimizers._base.RecipeOptimizer._masked_step` (every group's single-tensor
-recipe with device step counters, then the non-finite mask) is compiled whole, with
-``fullgraph=True`` (a graph break would be a host synchronisation) and ``dynamic=True``
-(tensor sizes symbolic: one compile serves every size of the same layout), by inductor,
-which emits C++ on the CPU and Triton on CUDA from the same code. A parameter's first
-step runs eagerly (it creates the state, so the graph sees the state's final
-structure); a new layout (another set of tensors with gradients, other dtypes) compiles
-again. See docs/PERFORMANCE.md for what it costs and why ``fused=None`` means off.
+Each param group's tensors live in a few flat buffers (:mod:`optimizers.flat`), and
+:func:`optimizers.flat.masked_step` (every group's recipe, entry by block, then the
+non-finite mask) is compiled whole, with ``fullgraph=True`` (a graph break would be a
+host synchronisation) and ``dynamic=True`` (sizes symbolic), by inductor, which emits
+C++ on the CPU and Triton on CUDA from the same code. The graph has one entry per block
+(a (device, dtype, ndim ≥ 2) class of tensors), not one per tensor: it compiles in
+seconds, and the same compiled step serves every model with as many blocks. A
+parameter's first step runs eagerly (it creates the state, which the layout then
+takes in). See docs/PERFORMANCE.md for what it costs.
 
 Without a working compiler (no C++ compiler, an unsupported build) the first fused step
 raises :class:`FusedStepUnavailable` before anything is changed: the user asked for the
 compiled step, so it is not silently replaced; ``capturable=True`` without ``fused``
-runs the same step eagerly.
+runs the per-tensor step eagerly.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any
 import torch
 import torch._dynamo
 from torch import Tensor
+
+from optimizers import flat
 
 BACKEND = "inductor"
 """The ``torch.compile`` backend of the fused step. The tests of the fused step's semantics
@@ -36,30 +39,45 @@ class FusedStepUnavailable(RuntimeError):
 
 def run(optimizer: Any, collected: list[tuple[list[Tensor], list[Tensor]]]) -> None:
     """One fused step of ``optimizer`` over ``collected`` (params and grads per group)."""
-    if _loses_writes(optimizer, collected):
+    entries = flat.plan(optimizer, collected)
+    if _loses_writes(entries):
         _warn_once(optimizer)
-        optimizer._masked_step(collected)
+        flat.masked_step(optimizer.recipe, entries, optimizer.skipped_steps)
+        _keep_new_group_state(optimizer, entries)
         return
     if optimizer._compiled_step is None:
         optimizer._compiled_step = torch.compile(
-            optimizer._masked_step, fullgraph=True, dynamic=True, backend=BACKEND
+            flat.masked_step, fullgraph=True, dynamic=True, backend=BACKEND
         )
     try:
-        optimizer._compiled_step(collected)
+        optimizer._compiled_step(optimizer.recipe, entries, optimizer.skipped_steps)
     except torch._dynamo.exc.BackendCompilerFailed as error:
         raise FusedStepUnavailable(
             f"{type(optimizer).__name__}(fused=True): torch.compile could not build the step "
             f"({type(error.inner_exception).__name__}: {error.inner_exception}); nothing was "
             "changed. capturable=True runs the same step without a compiler."
         ) from error
+    _keep_new_group_state(optimizer, entries)
 
 
-def _loses_writes(optimizer: Any, collected: list[tuple[list[Tensor], list[Tensor]]]) -> bool:
+def _keep_new_group_state(optimizer: Any, entries: list[dict]) -> None:
+    # A unit that creates group-wide state on first use (AdaNorm's global e_t, after a
+    # group switched to norm_scope="global") created it in the step's copy of the group state.
+    for group, entry in zip(optimizer.param_groups, entries, strict=True):
+        if entry["blocks"]:
+            home = optimizer.group_state(group)
+            for key, value in entry["group_state"].items():
+                home.setdefault(key, value)
+
+
+def _loses_writes(entries: list[dict]) -> bool:
     # torch 2.13's aot_autograd drops in-place writes to 0-d float64 CPU inputs of a
-    # compiled graph (test_the_float64_workaround_is_still_needed); such a step runs eagerly.
+    # compiled graph (test_the_float64_workaround_is_still_needed). The blocks hold no
+    # 0-d tensor; group-wide state (AdaNorm's global e_t) may be one: then run eagerly.
     return any(
         t.ndim == 0 and t.dtype == torch.float64 and t.device.type == "cpu"
-        for t in optimizer._stepped_tensors(collected).values()
+        for entry in entries
+        for t in entry["loose"]
     )
 
 
@@ -68,9 +86,9 @@ def _warn_once(optimizer: Any) -> None:
         return
     optimizer._warned_eager_fused = True
     warnings.warn(
-        f"{type(optimizer).__name__}(fused=True): a 0-d float64 CPU tensor is stepped, whose "
-        "in-place update torch.compile (torch 2.13) loses; this optimizer runs its capturable "
-        "step eagerly",
+        f"{type(optimizer).__name__}(fused=True): its group-wide state holds a 0-d float64 CPU "
+        "tensor, whose in-place update torch.compile (torch 2.13) loses; this optimizer runs "
+        "its flat step eagerly",
         RuntimeWarning,
         stacklevel=4,
     )

@@ -37,7 +37,8 @@ class GradientNormCorrection(Unit):
     traced = ("s", "first_inputs", "square_inputs")
     """What the invariant runners record after this unit: (trace key, context field, ...)."""
     traced_state = (("e", "norm_ema"),)  # (trace key, state slot) read after the step
-    traced_group_state = (("e", "global_norm_ema"),)  # one e for the group (scope "global")
+    group_slots = ("global_norm_ema",)  # one e for the group (scope "global")
+    traced_group_state = (("e", "global_norm_ema"),)
     hyperparameters = (
         Hyperparameter(
             "gamma",
@@ -95,8 +96,8 @@ class GradientNormCorrection(Unit):
 
     def _tensor_ratios(self, ctx: GroupStep, gamma: float) -> list[Tensor]:
         ratios = []
-        for g, state in zip(ctx.grads, ctx.states, strict=True):
-            g_norm = norm(g)
+        for i, (g, state) in enumerate(zip(ctx.grads, ctx.states, strict=True)):
+            g_norm = ctx.over(i).norm(g)
             ema = state["norm_ema"]
             ema.mul_(gamma).add_((1.0 - gamma) * g_norm)
             saturate_(ema)
@@ -178,18 +179,24 @@ def _rescale_overflowed(ctx: GroupStep, ratios: list[Tensor], corrected: list[Te
 
 def _select_rescaled(ctx: GroupStep, ratios: list[Tensor], corrected: list[Tensor]) -> None:
     # _rescale_overflowed's rebuild, formed for every tensor and chosen by torch.where.
-    norms, emas = _norms_and_emas(ctx, [norm(g) for g in ctx.grads])
+    norms, emas = _norms_and_emas(ctx)
     for i, g in enumerate(ctx.grads):
         rebuilt = _rebuilt(g, norms[i], emas[i])
         corrected[i] = torch.where(ratios[i].isfinite(), corrected[i], rebuilt)
 
 
-def _norms_and_emas(ctx: GroupStep, norms: list[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
+def _norms_and_emas(
+    ctx: GroupStep, norms: list[Tensor] | None = None
+) -> tuple[list[Tensor], list[Tensor]]:
     """The ‖g‖ and e each tensor's s_t is formed with: its own, or, under ``norm_scope``
-    "global", the group's norm (from the tensors' ``norms``) and the group's e."""
+    "global", the group's norm and the group's e. ``norms``: the tensors' norms if known."""
+    count = len(ctx.grads)
     if ctx.group["norm_scope"] == "global":
-        count = len(norms)
-        return [_group_norm(norms)] * count, [ctx.group_state["global_norm_ema"]] * count
+        # The norm of each entry whole (a flat block's too): their norm is the group's.
+        whole = norms if norms is not None else [norm(g) for g in ctx.grads]
+        return [_group_norm(whole)] * count, [ctx.group_state["global_norm_ema"]] * count
+    if norms is None:
+        norms = [ctx.over(i).norm(g) for i, g in enumerate(ctx.grads)]
     return norms, [state["norm_ema"] for state in ctx.states]
 
 

@@ -74,9 +74,10 @@ class AdaRemModulation(Unit):
         if ctx.foreach:
             peaks = _peaks(momenta)
         else:
-            peaks = [m.abs().max() if m.numel() else m.new_zeros(()) for m in momenta]
+            peaks = [ctx.over(i).peak(m.abs()) for i, m in enumerate(momenta)]
         if ctx.group["max_scope"] == "global":
-            peaks = [torch.stack(peaks).max()] * len(peaks)
+            # The peak of each entry's peaks: a flat block's holds one per tensor.
+            peaks = [torch.stack([peak.max() for peak in peaks]).max()] * len(peaks)
         if ctx.foreach and ctx.positive_in_every_dtype(eps):
             self._multi_tensor(ctx, momenta, peaks, lam, eps)
             return
@@ -85,7 +86,7 @@ class AdaRemModulation(Unit):
             denominator = g.abs() * peak + eps
             positive = denominator > 0
             b = torch.where(positive, g * m / torch.where(positive, denominator, 1.0), 0.0)
-            a = 1.0 + lam ** lambda_exponent(ctx, i) * b
+            a = 1.0 + ctx.settle(lam ** lambda_exponent(ctx, i)) * b
             directions.append(a * g)
         ctx.directions = directions
 

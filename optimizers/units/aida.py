@@ -7,7 +7,7 @@ from torch import Tensor
 
 from optimizers._hyperparameters import Hyperparameter
 from optimizers._validation import Integer, Interval
-from optimizers.units.context import GroupStep, Unit, by_kind, norm, widened
+from optimizers.units.context import WHOLE_TENSOR, GroupStep, Unit, WholeTensor, by_kind, widened
 
 XI = Hyperparameter(
     "xi",
@@ -18,15 +18,17 @@ XI = Hyperparameter(
 )
 
 
-def inner(x: Tensor, y: Tensor) -> Tensor:
-    """``⟨x, y⟩`` over the whole tensor, float16/bfloat16 accumulated in float32."""
-    return torch.sum(widened(x) * widened(y))
+def inner(x: Tensor, y: Tensor, over: WholeTensor = WHOLE_TENSOR) -> Tensor:
+    """``⟨x, y⟩`` over the whole tensor (each tensor of a flat block: ``over``),
+    float16/bfloat16 accumulated in float32."""
+    return over.sum(widened(x) * widened(y))
 
 
-def squared_norm(x: Tensor) -> Tensor:
-    """``‖x‖²`` over the whole tensor, float16/bfloat16 accumulated in float32
-    (a float16 layer's ‖g‖² passes 65504 long before its entries overflow)."""
-    return norm(x).square()
+def squared_norm(x: Tensor, over: WholeTensor = WHOLE_TENSOR) -> Tensor:
+    """``‖x‖²`` over the whole tensor (each tensor of a flat block: ``over``),
+    float16/bfloat16 accumulated in float32 (a float16 layer's ‖g‖² passes 65504 long
+    before its entries overflow)."""
+    return over.norm(x).square()
 
 
 def ratio_or_zero(numerator: Tensor, denominator: Tensor) -> Tensor:
@@ -39,10 +41,10 @@ def ratio_or_zero(numerator: Tensor, denominator: Tensor) -> Tensor:
     return torch.where(positive, numerator / torch.where(positive, denominator, 1.0), 0.0)
 
 
-def project(x: Tensor, onto: Tensor, xi: float) -> Tensor:
+def project(x: Tensor, onto: Tensor, xi: float, over: WholeTensor = WHOLE_TENSOR) -> Tensor:
     """``⟨onto, x⟩ / (‖onto‖² + ξ) · onto``: x projected onto the line of ``onto``
     (float16/bfloat16 in float32)."""
-    return widened(onto) * ratio_or_zero(inner(onto, x), squared_norm(onto) + xi)
+    return widened(onto) * ratio_or_zero(inner(onto, x, over), squared_norm(onto, over) + xi)
 
 
 def projection_coefficients(
@@ -69,7 +71,9 @@ def projection_coefficients(
     return mu, nu
 
 
-def mutual_projections(m: Tensor, g: Tensor, k: int, xi: float) -> tuple[Tensor, Tensor]:
+def mutual_projections(
+    m: Tensor, g: Tensor, k: int, xi: float, over: WholeTensor = WHOLE_TENSOR
+) -> tuple[Tensor, Tensor]:
     """``(m^(K), g^(K))`` of eqs. 12-13: each of the pair projected onto the other, K times.
 
     Both new vectors are computed from the previous pair (a simultaneous
@@ -79,7 +83,9 @@ def mutual_projections(m: Tensor, g: Tensor, k: int, xi: float) -> tuple[Tensor,
     """
     if k == 0:
         return m, g
-    mu, nu = projection_coefficients(inner(m, g), squared_norm(m), squared_norm(g), k, xi)
+    mu, nu = projection_coefficients(
+        inner(m, g, over), squared_norm(m, over), squared_norm(g, over), k, xi
+    )
     x, y = (g, m) if k % 2 else (m, g)
     return widened(x) * mu, widened(y) * nu
 
@@ -111,8 +117,8 @@ class MutualProjectionResidual(Unit):
             self._multi_tensor(ctx, k, xi)
             return
         statistics = []
-        for g, state in zip(ctx.squared_inputs(), ctx.states, strict=True):
-            m_k, g_k = mutual_projections(state["exp_avg"], g, k, xi)
+        for i, (g, state) in enumerate(zip(ctx.squared_inputs(), ctx.states, strict=True)):
+            m_k, g_k = mutual_projections(state["exp_avg"], g, k, xi, ctx.over(i))
             statistics.append((widened(m_k) - widened(g_k)).square_())
         ctx.statistics = statistics
 
@@ -154,8 +160,8 @@ class ProjectedGradientSquare(Unit):
             ctx.statistics = projected
             return
         ctx.statistics = [
-            project(g, state["exp_avg"], xi).square_()
-            for g, state in zip(ctx.squared_inputs(), ctx.states, strict=True)
+            project(g, state["exp_avg"], xi, ctx.over(i)).square_()
+            for i, (g, state) in enumerate(zip(ctx.squared_inputs(), ctx.states, strict=True))
         ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,81 @@ def norm(x: Tensor) -> Tensor:
     """``‖x‖₂`` accumulated in the :func:`accumulation_dtype` (a float16 layer's norm
     may exceed 65504 while its entries do not)."""
     return torch.linalg.vector_norm(x, dtype=accumulation_dtype(x.dtype))
+
+
+def row_shape(x: Tensor) -> tuple[int, ...]:
+    """The shape of one value per row of ``x.reshape(rows, -1)`` that broadcasts against ``x``."""
+    return (x.shape[0],) + (1,) * (x.ndim - 1)
+
+
+def as_rows(x: Tensor) -> Tensor:
+    """View a weight tensor as its weight vectors: one row per output unit.
+
+    The row length is spelled out rather than ``-1``, which is ambiguous (and
+    refused) for a tensor with no rows.
+    """
+    return x.reshape(x.shape[0], math.prod(x.shape[1:]))
+
+
+class WholeTensor:
+    """The per-tensor reductions a unit takes, over one whole tensor (or each of its rows).
+
+    Units reduce through ``ctx.over(i)`` instead of calling ``x.sum()`` themselves, so
+    that the same recipe runs on the flat layout of the fused step, where entry ``i``
+    holds many tensors and a reduction is one value per tensor, repeated on each of
+    its chunks (:class:`optimizers.flat.Segments`). These are the definition's: the
+    arithmetic every other path is checked against. Each result broadcasts against ``x``.
+    """
+
+    @staticmethod
+    def sum(x: Tensor) -> Tensor:
+        """``Σ x`` (in ``x``'s dtype: callers widen first)."""
+        return torch.sum(x)
+
+    @staticmethod
+    def norm(x: Tensor, widen: bool = True) -> Tensor:
+        """``‖x‖₂``, in the :func:`accumulation_dtype` unless ``widen`` is False."""
+        return norm(x) if widen else torch.linalg.vector_norm(x)
+
+    @staticmethod
+    def mean(x: Tensor) -> Tensor:
+        """The mean of ``x``; 0 for an empty tensor (the mean of nothing would be NaN)."""
+        return x.mean() if x.numel() else x.new_zeros(())
+
+    @staticmethod
+    def peak(x: Tensor) -> Tensor:
+        """``max x``; 0 for an empty tensor (for ``x ≥ 0``, e.g. ``|m|``)."""
+        return x.max() if x.numel() else x.new_zeros(())
+
+    @staticmethod
+    def row_sums(x: Tensor) -> Tensor:
+        """``Σ`` over each row of ``x.reshape(rows, -1)``, shaped by :func:`row_shape`."""
+        return as_rows(x).sum(dim=1).reshape(row_shape(x))
+
+    @staticmethod
+    def row_norms(x: Tensor) -> Tensor:
+        """``‖row‖₂`` of each row of ``x.reshape(rows, -1)``, in ``x``'s dtype."""
+        return torch.linalg.vector_norm(as_rows(x), dim=1).reshape(row_shape(x))
+
+
+WHOLE_TENSOR = WholeTensor()
+
+
+@torch.library.custom_op("optimizers::settled", mutates_args=())
+def settled(x: Tensor) -> Tensor:
+    """A copy of ``x`` that ``torch.compile`` computes once and stores.
+
+    Inductor inlines a small pointwise result (``1 - β1^t`` from a 0-d step count) into
+    every loop that reads it, so the compiled flat step formed two ``pow`` per vector
+    of 16 values and ran several times slower than its memory traffic allows. An opaque
+    op is a buffer of its own: its loops read the stored value instead.
+    """
+    return x.clone()
+
+
+@settled.register_fake
+def _(x: Tensor) -> Tensor:
+    return torch.empty_like(x)
 
 
 Scalar = float | Tensor
@@ -103,6 +179,11 @@ class GroupStep:
     """‖param.grad‖₂ per tensor if the optimizer already computed it (its finiteness check)."""
     pending: Quotient | None = None
     """The step in unevaluated form (multi-tensor paths), or ``None``."""
+    segments: list[Any] | None = None
+    """Under the flat layout of the fused step (:mod:`optimizers.flat`): entry ``i`` is a
+    block of many tensors, ``segments[i]`` its reductions and ``exemplars[i]`` one of its
+    parameters; ``None`` means each entry is one tensor."""
+    exemplars: list[Tensor] | None = None
     _directions: list[Tensor] = field(default_factory=list)
     _slots: list[dict[str, Tensor]] | None = None
     """Each parameter's workspace entry, looked up once per step (weak-keyed lookups cost µs)."""
@@ -118,6 +199,16 @@ class GroupStep:
     def directions(self, values: list[Tensor]) -> None:
         self.pending = None
         self._directions = values
+
+    def over(self, i: int) -> Any:
+        """The per-tensor reductions of entry ``i`` (:class:`WholeTensor`, or a flat block's
+        :class:`optimizers.flat.Segments`)."""
+        return WHOLE_TENSOR if self.segments is None else self.segments[i]
+
+    def exemplar(self, i: int) -> Tensor:
+        """A parameter standing for entry ``i`` in per-tensor choices (its ndim): the entry
+        itself, or one of a flat block's tensors, all of which choose alike."""
+        return self.params[i] if self.exemplars is None else self.exemplars[i]
 
     def moment_inputs(self) -> list[Tensor]:
         return self.grads if self.first_inputs is None else self.first_inputs
@@ -148,7 +239,12 @@ class GroupStep:
     def bias_corrections(self) -> list[tuple[float, float]]:
         """``(1-β1^t, 1-β2^t)`` per tensor (eqs. 7-8 of paper 000)."""
         beta1, beta2 = self.group["betas"]
-        return [(1.0 - beta1**t, 1.0 - beta2**t) for t in self.steps]
+        return [(self.settle(1.0 - beta1**t), self.settle(1.0 - beta2**t)) for t in self.steps]
+
+    def settle(self, value: Any) -> Any:
+        """A per-step scalar (from the step count) as the flat step must hold it: computed
+        once (:func:`settled`), not in every loop that reads it; elsewhere ``value``."""
+        return settled(value) if self.segments is not None and isinstance(value, Tensor) else value
 
     def buffers(self, slot: str) -> list[Tensor]:
         """One scratch tensor per parameter, shaped like it, kept between steps.
@@ -284,6 +380,12 @@ class Unit:
 
     hyperparameters: tuple[Any, ...] = ()
     constraints: tuple[Any, ...] = ()
+    group_slots: tuple[str, ...] = ()
+    """The state entries this unit keeps once per group (in ``ctx.group_state``), not per
+    tensor: the flat layout leaves them out of its blocks."""
+    reduces_rows: bool = False
+    """Whether the unit may reduce over the rows of ``θ.reshape(rows, -1)`` (``ctx.over(i).
+    row_sums``): the flat layout then starts every row on a chunk boundary."""
     reduction_reads: int = 0
     """Parameter-sized tensors this unit must read in a pass of its own before the
     pointwise update can run (a per-tensor reduction whose result scales the step: ‖g‖,

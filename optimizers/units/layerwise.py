@@ -23,10 +23,12 @@ class LayerMeanStepSize(AdaptiveStep):
     reduction_reads = 2  # mean(1/sqrt(v̂)) needs the updated v: g and v read first
 
     @staticmethod
-    def _direction(m: torch.Tensor, root: torch.Tensor, bc1: float, guard: bool) -> torch.Tensor:
+    def _direction(
+        ctx: GroupStep, i: int, m: torch.Tensor, root: torch.Tensor, bc1: float, guard: bool
+    ) -> torch.Tensor:
         """``γ_l m̂`` with ``γ_l = mean(1/root)`` (eq. 9), ``root = sqrt(v̂) [+ ε]``."""
         sizes = divide_where_positive(torch.ones_like(root), root, guard=guard)
-        return m * (sizes.mean() / bc1)
+        return m * (ctx.over(i).mean(sizes) / bc1)
 
     @staticmethod
     def _multi_tensor(ctx: GroupStep, eps_outside: float) -> None:

@@ -71,6 +71,11 @@ def keep_overflow_(square: Tensor) -> None:
     finite, so NaN here can only be that ∞ - ∞ and is put back to +∞. Finite
     values pass unchanged (one in-place pass; no host synchronisation).
     """
+    if torch.compiler.is_compiling():
+        # The same values for v ≥ 0 or NaN, in a form inductor vectorises (x == x);
+        # its nan_to_num tests each value of a vector one by one.
+        square.copy_(torch.where(square == square, square, math.inf))
+        return
     torch.nan_to_num_(square, nan=math.inf, posinf=math.inf)
 
 
@@ -83,7 +88,11 @@ def saturate_(x: Tensor) -> Tensor:
     decays with γ) and ND-Adam's radial part and tangent. NaN, which only an
     ∞ - ∞ could have produced, reads as +max. Finite values pass unchanged.
     """
-    return torch.nan_to_num_(x, nan=torch.finfo(x.dtype).max)
+    peak = torch.finfo(x.dtype).max
+    if torch.compiler.is_compiling():
+        # nan_to_num's values in a form inductor vectorises (see keep_overflow_).
+        return x.copy_(torch.where(x == x, x.clamp(-peak, peak), peak))
+    return torch.nan_to_num_(x, nan=peak)
 
 
 def wide_ema_(average: Tensor, value: Tensor, beta: float) -> None:
@@ -173,6 +182,11 @@ class SecondMoment(Unit):
         self.reduction = reduction
 
     @property
+    def reduces_rows(self) -> bool:  # type: ignore[override]
+        # A reduction chosen per tensor (ND-Adam's) may be "row_sum".
+        return callable(self.reduction) or self.reduction == "row_sum"
+
+    @property
     def reduction_reads(self) -> int:  # type: ignore[override]
         # A per-layer or per-row v_t is a reduction of q_t = g²: g is read before the step.
         return 0 if self.reduction == "elementwise" else 1
@@ -186,8 +200,8 @@ class SecondMoment(Unit):
         eps = ctx.group["eps"]
         if ctx.foreach and not ctx.reduced_precision:
             reduced = [
-                _reduce(q, p, self._reduction_for(ctx, i))
-                for i, (p, q) in enumerate(zip(ctx.params, ctx.statistics, strict=True))
+                _reduce(ctx, i, q, self._reduction_for(ctx, i))
+                for i, q in enumerate(ctx.statistics)
             ]
             squares = [
                 _second_moment(state, r, p)
@@ -202,7 +216,7 @@ class SecondMoment(Unit):
                 keep_overflow_(v)
             return
         for i, (p, q, state) in enumerate(zip(ctx.params, ctx.statistics, ctx.states, strict=True)):
-            reduced = _reduce(q, p, self._reduction_for(ctx, i))
+            reduced = _reduce(ctx, i, q, self._reduction_for(ctx, i))
             v = _second_moment(state, reduced, p)
             wide_ema_(v, reduced, beta2)
             if eps_inside:
@@ -219,13 +233,12 @@ def _second_moment(state: dict[str, Any], reduced: Tensor, param: Tensor) -> Ten
     return state["exp_avg_sq"]
 
 
-def _reduce(q: Tensor, param: Tensor, reduction: str) -> Tensor:
+def _reduce(ctx: GroupStep, i: int, q: Tensor, reduction: str) -> Tensor:
     if reduction == "elementwise":
         return q
     if reduction == "layer_mean":
         # An empty layer has no statistic: 0 (the mean of nothing would be NaN).
-        return q.mean() if q.numel() else q.new_zeros(())
+        return ctx.over(i).mean(q)
     if reduction == "row_sum":
-        rows = q.reshape(q.shape[0], math.prod(q.shape[1:])).sum(dim=1)
-        return rows.reshape((q.shape[0],) + (1,) * (param.ndim - 1))
+        return ctx.over(i).row_sums(q)
     raise ValueError(f"unknown second-moment reduction {reduction!r}")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
 from optimizers._hyperparameters import Hyperparameter
 from optimizers._validation import Flag, Interval, Optional
-from optimizers.units.context import GroupStep, Unit
+from optimizers.units.context import GroupStep, Unit, as_rows
 from optimizers.units.moments import saturate_
 
 VECTORWISE = Hyperparameter(
@@ -21,15 +19,6 @@ VECTORWISE = Hyperparameter(
 )
 
 
-def as_rows(x: Tensor) -> Tensor:
-    """View a weight tensor as its weight vectors: one row per output unit.
-
-    The row length is spelled out rather than ``-1``, which is ambiguous (and
-    refused) for a tensor with no rows.
-    """
-    return x.reshape(x.shape[0], math.prod(x.shape[1:]))
-
-
 class TangentProjection(Unit):
     """``g(w_i) ← ḡ(w_i) - (ḡ(w_i)·w_i) w_i`` for every unit-norm row w_i of a vector tensor.
 
@@ -39,6 +28,7 @@ class TangentProjection(Unit):
     """
 
     reduction_reads = 2  # the rows' ḡ·w (g and θ) before the tangent
+    reduces_rows = True
     traced = ("g", "grads")
     """What the invariant runners record after this unit: (trace key, context field, ...)."""
 
@@ -65,8 +55,8 @@ class TangentProjection(Unit):
                 )
                 ctx.grads[i] = saturate_(tangent).reshape(g.shape)
                 continue
-            radial = saturate_((grad_rows * rows).sum(dim=1, keepdim=True))
-            ctx.grads[i] = saturate_(grad_rows - radial * rows).reshape(g.shape)
+            radial = saturate_(ctx.over(i).row_sums(g * p))
+            ctx.grads[i] = saturate_(g - radial * p)
 
 
 def _into(ctx: GroupStep, i: int, g: Tensor) -> dict[str, Tensor]:

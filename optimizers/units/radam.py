@@ -110,11 +110,10 @@ class RectifiedStep(Unit):
             denominator = widened(state["exp_avg_sq"]).sqrt()
             if eps_outside:
                 denominator.add_(eps)
-            scale = rectification(beta2, t) / bc1
+            scale = ctx.settle(rectification(beta2, t) / bc1)
             rectified = divide_where_positive(m * scale, denominator, guard=guard)
-            directions.append(
-                torch.where(_rectified(beta2, t, threshold, inclusive), rectified, m / bc1)
-            )
+            chosen = ctx.settle(_rectified(beta2, t, threshold, inclusive))
+            directions.append(torch.where(chosen, rectified, m / bc1))
         ctx.directions = directions
 
     @staticmethod

@@ -7,8 +7,7 @@ from torch import Tensor
 
 from optimizers._hyperparameters import Hyperparameter
 from optimizers._validation import Flag, Interval, Optional
-from optimizers.units.context import GroupStep, Unit, by_kind
-from optimizers.units.ndadam import as_rows
+from optimizers.units.context import WHOLE_TENSOR, GroupStep, Unit, WholeTensor, by_kind
 
 SPHERE = Hyperparameter(
     "sphere",
@@ -26,16 +25,15 @@ RADIUS = Hyperparameter(
 )
 
 
-def retract(x: Tensor, radius: Tensor | float, rows: bool) -> None:
-    """Rescale ``x`` in place to norm ``radius`` (each row separately when ``rows``).
+def retract(
+    x: Tensor, radius: Tensor | float, rows: bool, over: WholeTensor = WHOLE_TENSOR
+) -> None:
+    """Rescale ``x`` in place to norm ``radius`` (each row separately when ``rows``;
+    each tensor of a flat block: ``over``).
 
     A zero vector has no direction and is left as it is.
     """
-    if rows:
-        norms = torch.linalg.vector_norm(as_rows(x), dim=1)
-        norms = norms.reshape((x.shape[0],) + (1,) * (x.ndim - 1))
-    else:
-        norms = torch.linalg.vector_norm(x)
+    norms = over.row_norms(x) if rows else over.norm(x, widen=False)
     positive = norms > 0
     x.mul_(torch.where(positive, radius / torch.where(positive, norms, 1.0), 1.0))
 
@@ -57,13 +55,18 @@ class SphereRetraction(Unit):
         # A whole tensor lies on a sphere of radius R, a group option; rows on unit spheres.
         self.hyperparameters = () if rows else (RADIUS,)
 
+    @property
+    def reduces_rows(self) -> bool:  # type: ignore[override]
+        return self.rows
+
     def __call__(self, ctx: GroupStep) -> None:
         chosen = [i for i in range(len(ctx.params)) if self.applies(ctx, i)]
         if ctx.foreach and not self.rows and chosen:
             self._multi_tensor(ctx, chosen)
             return
         for i in chosen:
-            retract(ctx.params[i], 1.0 if self.rows else ctx.states[i]["radius"], self.rows)
+            radius = 1.0 if self.rows else ctx.states[i]["radius"]
+            retract(ctx.params[i], radius, self.rows, ctx.over(i))
 
     @staticmethod
     def _multi_tensor(ctx: GroupStep, chosen: list[int]) -> None:

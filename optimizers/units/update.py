@@ -14,7 +14,7 @@ def bias_corrections(ctx: GroupStep, i: int) -> tuple[float, float]:
     """``(1-β1^t, 1-β2^t)`` for tensor ``i`` (eqs. 7-8 of paper 000)."""
     beta1, beta2 = ctx.group["betas"]
     t = ctx.steps[i]
-    return 1.0 - beta1**t, 1.0 - beta2**t
+    return ctx.settle(1.0 - beta1**t), ctx.settle(1.0 - beta2**t)
 
 
 class AdaptiveStep(Unit):
@@ -40,17 +40,19 @@ class AdaptiveStep(Unit):
         # ε that rounds to 0 in a tensor's dtype (1e-8 in float16) guards nothing.
         guard = not ctx.positive_in_every_dtype(eps)
         directions = []
-        for state, (bc1, bc2) in zip(ctx.states, ctx.bias_corrections, strict=True):
+        for i, (state, (bc1, bc2)) in enumerate(zip(ctx.states, ctx.bias_corrections, strict=True)):
             # Widened: a float16 v/(1-β2^t) overflows on the first step (v = 90, 1-β2 = 1e-3).
             root = (widened(state["exp_avg_sq"]) / bc2).sqrt_()
             if eps_outside:
                 root.add_(eps)
-            directions.append(self._direction(state["exp_avg"], root, bc1, guard))
+            directions.append(self._direction(ctx, i, state["exp_avg"], root, bc1, guard))
         ctx.directions = directions
 
     @staticmethod
-    def _direction(m: torch.Tensor, root: torch.Tensor, bc1: float, guard: bool) -> torch.Tensor:
-        """``m̂ / root`` elementwise, ``root = sqrt(v̂) [+ ε]``."""
+    def _direction(
+        ctx: GroupStep, i: int, m: torch.Tensor, root: torch.Tensor, bc1: float, guard: bool
+    ) -> torch.Tensor:
+        """``m̂ / root`` elementwise, ``root = sqrt(v̂) [+ ε]``, for entry ``i``."""
         return divide_where_positive(widened(m) / bc1, root, guard=guard)
 
     @staticmethod
