@@ -14,7 +14,6 @@ CPU each row also shows the target of issue 9 and whether the median meets it.
     python -m optimizers.benchmark --out results/bench.json   # also bench.md
     python -m optimizers.benchmark --only Adam,Aida --million 5 --repeats 31
     python -m optimizers.benchmark --suite             # + the suite's own run times
-    python -m optimizers.benchmark --compiled          # opt-in compiled kernels
     python -m optimizers.benchmark --churn             # training-like allocator state
 
 Absolute times move with whatever else the machine runs; the interleaved
@@ -40,7 +39,6 @@ import torch
 import torch._dynamo
 
 from optimizers.registry import REGISTRY
-from optimizers.units import compiled
 
 
 def cnn_like_shapes(million: float) -> list[tuple[int, ...]]:
@@ -546,16 +544,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--modes", default=",".join(MODES), help="execution modes for --layouts (default: all)"
     )
-    parser.add_argument(
-        "--compiled",
-        action="store_true",
-        help="opt in to the torch.compile'd kernels (optimizers.units.compiled; CPU)",
-    )
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    if args.compiled:
-        compiled.enable()
     device = torch.device(args.device)
     names = [n for n in args.only.split(",") if n] or list(REGISTRY)
     if args.layouts:
@@ -565,7 +556,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{args.million:g} M float32 parameters in {len(cnn_like_shapes(args.million))} tensors "
         f"on {torch.cuda.get_device_name(device) if device.type == 'cuda' else device} "
         f"({os.cpu_count()} CPUs, {torch.get_num_threads()} threads, torch {torch.__version__}"
-        f"{', compiled kernels on' if args.compiled else ''}"
         f"{', activation churn between steps' if args.churn else ''}); "
         f"ratios to torch.optim.Adam({baseline}=True), median of {args.repeats} interleaved pairs"
     )
@@ -585,7 +575,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             "million": args.million,
             "repeats": args.repeats,
             "threads": torch.get_num_threads(),
-            "compiled_kernels": args.compiled,
             "activation_churn": args.churn,
             "rows": rows,
             "baseline": baseline_row,

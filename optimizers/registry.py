@@ -148,11 +148,6 @@ class OptimizerSpec:
         return "foreach" in self.hyperparameters
 
     @property
-    def compiled(self) -> bool:
-        """Some unit has an opt-in compiled kernel."""
-        return any(getattr(unit, "compiled_kernel", False) for unit in self.torch_class.recipe)
-
-    @property
     def option_sets(self) -> tuple[dict[str, Any], ...]:
         """Option combinations worth testing: each declared option's other choices and
         examples (with the options that make them matter), then :attr:`extra_option_sets`."""

@@ -25,7 +25,6 @@ def test_capability_flags() -> None:
     assert {s.name: s.sphere for s in specs() if s.sphere} == {
         "NDAdam": UNIT_ROWS, "AdaRemS": INITIAL_NORM,
     }  # fmt: skip
-    assert {s.name for s in specs() if s.compiled} == {"DiffGrad", "DiffGradNorm"}
     assert all(s.foreach for s in specs())
     assert {s.name for s in specs() if s.layerwise} >= {"NDAdam", "AdamL", "LAdam", "Aida"}
 

@@ -17,7 +17,6 @@ import torch
 from optimizers import NonFiniteGradientError
 from optimizers._hyperparameters import declarations_of
 from optimizers.registry import REGISTRY, specs
-from optimizers.units import compiled
 from optimizers.units.context import GroupStep, Unit
 
 NAMES = [spec.name for spec in specs()]
@@ -237,41 +236,3 @@ def test_norms_of_the_finiteness_check_are_only_reused_for_raw_gradients(name: s
     assert_paths_agree(name, lr=1e-2, weight_decay=0.3)
     if REGISTRY[name].base is not None:
         assert_paths_agree(name, lr=1e-2, weight_decay=0.3, norm_scope="global")
-
-
-@pytest.mark.parametrize("name", [spec.name for spec in specs() if spec.compiled])
-def test_compiled_friction_kernel_follows_the_readable_path(name: str) -> None:
-    """Opt-in compiled kernels (a compilation per group layout, seconds here): the same
-    trajectory, also with 0-d, empty and channels-last tensors, mixed dtypes, and a
-    group whose set of tensors with gradients changes (a new layout)."""
-    pytest.importorskip("torch._inductor")
-    compiled.enable()
-    try:
-        assert_paths_agree(name, lr=1e-2, skip=lambda t, i: i == 1 and t % 4 == 2)
-        assert_paths_agree(name, factory=awkward_mix, lr=1e-2)
-        assert compiled._compiled.cache_info().currsize == 1
-    finally:
-        compiled.enable(False)
-
-
-def awkward_mix() -> list[torch.Tensor]:
-    params = fresh(shapes=[*SHAPES, (0,)], dtypes=(torch.float64, torch.float32))
-    params[2] = params[2].contiguous(memory_format=torch.channels_last)
-    return params
-
-
-def test_compiled_kernels_fall_back_when_compilation_fails(monkeypatch) -> None:
-    def broken(fn):
-        def kernel(*args):
-            raise RuntimeError("no C++ compiler")
-
-        return kernel
-
-    monkeypatch.setattr(compiled, "_compiled", broken)
-    compiled.enable()
-    try:
-        with pytest.warns(RuntimeWarning, match="torch.compile failed"):
-            assert_paths_agree("DiffGrad", lr=1e-2)
-        assert not compiled.enabled()
-    finally:
-        compiled.enable(False)

@@ -7,7 +7,6 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimizers.units import compiled
 from optimizers.units.context import GroupStep, Quotient, Unit, zeros_like
 
 
@@ -24,8 +23,6 @@ class DiffGradFriction(Unit):
     traced_state_before = (("g_prev", "previous_grad"),)
     traced_before = (("adaptive_direction", "directions"),)
     """g_{t-1} as the friction reads it, and the step before the friction."""
-    compiled_kernel = True
-    """Its multi-tensor path has an opt-in compiled kernel (:mod:`optimizers.units.compiled`)."""
 
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         return {"previous_grad": zeros_like(param)}
@@ -46,22 +43,15 @@ class DiffGradFriction(Unit):
     @staticmethod
     def _multi_tensor(ctx: GroupStep, denominators: list[Tensor]) -> None:
         # The step's denominator is divided by ξ: n/(d/ξ) is n/d·ξ with no extra
-        # buffer and no pass over the step. Compiled (opt-in), all of it is one
-        # pass per tensor; otherwise ξ is built in g_{t-1}'s own buffer
-        # (|g_{t-1} - g_t| = |g_t - g_{t-1}|), which takes g_t next anyway.
+        # buffer and no pass over the step. ξ is built in g_{t-1}'s own buffer
+        # (|g_{t-1} - g_t| = |g_t - g_{t-1}|), which takes g_t next anyway. (One
+        # compiled pass for all of it: fused=True.)
         previous = [state["previous_grad"] for state in ctx.states]
-        if compiled.run(_friction_kernel, previous, ctx.grads, denominators):
-            return
         torch._foreach_sub_(previous, ctx.grads)
         torch._foreach_abs_(previous)
         torch._foreach_sigmoid_(previous)
         torch._foreach_div_(denominators, previous)
         torch._foreach_copy_(previous, ctx.grads)
-
-
-def _friction_kernel(previous: Tensor, g: Tensor, denominator: Tensor) -> None:
-    denominator.div_(torch.sigmoid((g - previous).abs()))
-    previous.copy_(g)
 
 
 def _owned_full_size(ctx: GroupStep, pending: Quotient) -> bool:
