@@ -95,6 +95,25 @@ def crop_flip_padded(
     return crops.permute(0, 3, 1, 2)
 
 
+def pixel_statistics(
+    values: Sequence[float],
+    height: int,
+    width: int,
+    dtype: torch.dtype = torch.float32,
+    device: str | torch.device = "cpu",
+) -> torch.Tensor:
+    """Per-channel ``values`` repeated over one (1, C, H, W) image in channels_last memory.
+
+    :func:`normalize` with these instead of the C values runs along whole images of a
+    channels_last batch (one broadcast over the batch) rather than along each pixel's C
+    channels: the same arithmetic per element, several times faster on a CPU (a 64-image
+    CIFAR batch: 77 µs against 390 µs, one thread).
+    """
+    channels = torch.tensor(values, dtype=dtype, device=device).view(1, -1, 1, 1)
+    image = channels.expand(1, len(values), height, width)
+    return image.contiguous(memory_format=torch.channels_last)
+
+
 def normalize(
     images: torch.Tensor,
     mean: Sequence[float] | torch.Tensor = CIFAR10_MEAN,
@@ -103,8 +122,14 @@ def normalize(
 ) -> torch.Tensor:
     """uint8 (B, C, H, W) -> ``(x / 255 - mean) / std`` per channel, as ToTensor + Normalize.
 
-    ``mean``/``std`` may be tensors already on the batch's device (no copy then).
+    ``mean``/``std`` are C values, or tensors already on the batch's device (no copy then)
+    that broadcast against the batch, such as :func:`pixel_statistics`.
     """
-    m = torch.as_tensor(mean, dtype=dtype, device=images.device).view(1, -1, 1, 1)
-    s = torch.as_tensor(std, dtype=dtype, device=images.device).view(1, -1, 1, 1)
-    return (images.to(dtype) / 255 - m) / s
+    m = torch.as_tensor(mean, dtype=dtype, device=images.device)
+    s = torch.as_tensor(std, dtype=dtype, device=images.device)
+    if m.ndim == 1:
+        m = m.view(1, -1, 1, 1)
+    if s.ndim == 1:
+        s = s.view(1, -1, 1, 1)
+    # In place on the one new tensor: the same operations as ``(x / 255 - m) / s``.
+    return images.to(dtype, copy=True).div_(255).sub_(m).div_(s)
