@@ -10,11 +10,11 @@ import pytest
 import torch
 
 import optimizers
-from experiments.data import load_dataset
+from experiments.data import ImageDataset, load_dataset
 from experiments.training import statistics
 from experiments.training.__main__ import main as training_main
 from experiments.training.claims import STUDIES, fidelity, protocol_for, reading, study_verdict
-from experiments.training.loop import RunSpec, train
+from experiments.training.loop import RunSpec, _subset, train
 from experiments.training.probes import (
     OscillationIndex,
     first_moment_input_norm,
@@ -66,6 +66,16 @@ def test_a_finished_run_is_read_back_not_retrained(subset, tmp_path) -> None:
     (tmp_path / toy_spec().key / "checkpoint.pt").unlink()
     again = train(toy_spec(), subset, tmp_path)
     assert again["history"] == json.loads(json.dumps(first["history"]))
+
+
+def test_a_training_subset_is_the_first_images_of_each_class_in_data_order() -> None:
+    labels = np.array([2, 0, 0, 1, 2, 0, 1, 1, 2, 0, 2, 1])
+    images = np.arange(len(labels), dtype=np.uint8)[:, None, None, None].repeat(3, 3)
+    data = ImageDataset("toy", ("a", "b", "c"), images, labels, images, labels, "test")
+    kept_images, kept_labels = _subset(data, 7)  # 7 // 3 = 2 of each class
+    assert kept_images[:, 0, 0, 0].tolist() == [0, 1, 2, 3, 4, 6]
+    assert kept_labels.tolist() == [2, 0, 0, 1, 2, 1]
+    assert _subset(data, 12)[0] is images and _subset(data, None)[1] is labels
 
 
 def test_first_moment_input_norm_reports_the_corrected_norm() -> None:

