@@ -7,7 +7,12 @@ import pytest
 import torch
 
 from experiments.data import CIFAR10_MEAN, CIFAR10_STD, DeviceLoader, crop_flip, normalize
-from experiments.data.augment import crop_flip_padded, pad_images, sample_crop_flip
+from experiments.data.augment import (
+    crop_flip_padded,
+    pad_images,
+    pixel_statistics,
+    sample_crop_flip,
+)
 from experiments.data.device_loader import epoch_generator
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -174,3 +179,14 @@ def test_loader_batches_are_the_epochs_crops_in_channels_last() -> None:
         crops = crop_flip(nchw[index], *(p[start : start + 8] for p in params), padding=4)
         assert torch.equal(batch, normalize(crops)) and torch.equal(batch_labels, index)
         assert batch.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_normalizing_with_pixel_statistics_is_normalizing_per_channel(layout) -> None:
+    images = torch.from_numpy(_images(5)).permute(0, 3, 1, 2).contiguous(memory_format=layout)
+    mean, std = (pixel_statistics(v, 32, 32) for v in (CIFAR10_MEAN, CIFAR10_STD))
+    out = normalize(images, mean, std)
+    assert torch.equal(out, normalize(images)) and out.is_contiguous(memory_format=layout)
+    floats = images.float()
+    normalize(floats, mean, std)
+    assert torch.equal(floats, images.float())  # a batch already in the dtype is not changed

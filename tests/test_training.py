@@ -10,11 +10,11 @@ import pytest
 import torch
 
 import optimizers
-from experiments.data import load_dataset
+from experiments.data import ImageDataset, load_dataset
 from experiments.training import statistics
 from experiments.training.__main__ import main as training_main
 from experiments.training.claims import STUDIES, fidelity, protocol_for, reading, study_verdict
-from experiments.training.loop import RunSpec, train
+from experiments.training.loop import RunSpec, _subset, train
 from experiments.training.probes import (
     OscillationIndex,
     first_moment_input_norm,
@@ -68,6 +68,16 @@ def test_a_finished_run_is_read_back_not_retrained(subset, tmp_path) -> None:
     assert again["history"] == json.loads(json.dumps(first["history"]))
 
 
+def test_a_training_subset_is_the_first_images_of_each_class_in_data_order() -> None:
+    labels = np.array([2, 0, 0, 1, 2, 0, 1, 1, 2, 0, 2, 1])
+    images = np.arange(len(labels), dtype=np.uint8)[:, None, None, None].repeat(3, 3)
+    data = ImageDataset("toy", ("a", "b", "c"), images, labels, images, labels, "test")
+    kept_images, kept_labels = _subset(data, 7)  # 7 // 3 = 2 of each class
+    assert kept_images[:, 0, 0, 0].tolist() == [0, 1, 2, 3, 4, 6]
+    assert kept_labels.tolist() == [2, 0, 0, 1, 2, 1]
+    assert _subset(data, 12)[0] is images and _subset(data, None)[1] is labels
+
+
 def test_first_moment_input_norm_reports_the_corrected_norm() -> None:
     p = torch.zeros(2)
     optimizer = optimizers.AdamNorm([p], gamma=0.5)
@@ -79,6 +89,25 @@ def test_first_moment_input_norm_reports_the_corrected_norm() -> None:
     assert float(first_moment_input_norm(optimizer)) == pytest.approx(expected)
     plain = optimizers.Adam([p])
     assert float(first_moment_input_norm(plain)) == pytest.approx(0.5)
+
+
+def test_first_moment_input_norm_is_the_mean_of_the_per_tensor_maxima() -> None:
+    # Tensors with their own e_t (scope "tensor"), tensors without (scope "global") and a
+    # tensor without a gradient: exactly the per-tensor maxima, stacked and averaged.
+    torch.manual_seed(0)
+    own, shared = [torch.randn(3, 4), torch.randn(5)], [torch.randn(2, 2), torch.randn(7)]
+    idle = torch.randn(3)
+    optimizer = optimizers.AdamNorm(
+        [{"params": [*own, idle]}, {"params": shared, "norm_scope": "global"}], gamma=0.5
+    )
+    for scale in (1.0, 0.1):
+        for p in own + shared:
+            p.grad = scale * torch.randn_like(p)
+        optimizer.step()
+    per_tensor = [torch.maximum(p.grad.norm(), optimizer.state[p]["norm_ema"]) for p in own]
+    per_tensor += [p.grad.norm() for p in shared]
+    assert any(bool(optimizer.state[p]["norm_ema"] > p.grad.norm()) for p in own)
+    assert torch.equal(first_moment_input_norm(optimizer), torch.stack(per_tensor).mean())
 
 
 def test_layer_statistics_and_state_size_reflect_the_method() -> None:
@@ -106,6 +135,34 @@ def test_oscillation_index_is_path_over_displacement() -> None:
         index.update()
     # path 1 + 2 + 3 = 6, displacement 2, for every coordinate
     assert index.value() == pytest.approx(3.0)
+
+
+def test_oscillation_index_reads_the_same_coordinates_in_any_memory_layout() -> None:
+    # What it samples is row-major positions (reshape(-1)[index]): conv weights in
+    # channels_last, transposed and offset views, a broadcast tensor and a 0-d tensor read
+    # the same coordinates, and go on doing so after a tensor changes its layout.
+    torch.manual_seed(1)
+    params = [
+        torch.randn(8, 4, 3, 3).contiguous(memory_format=torch.channels_last),
+        torch.randn(6, 5).t(),
+        torch.randn(40)[7:],
+        torch.randn(5, 1).expand(5, 4),
+        torch.randn(()),
+        torch.randn(4, 2),
+    ]
+    index = OscillationIndex(params, samples=200, seed=2)
+
+    def row_major() -> torch.Tensor:
+        return torch.cat([p.reshape(-1)[i] for p, i in index.pieces])
+
+    assert len(index.pieces) == len(params) and torch.equal(index.start, row_major())
+    params[0].data = params[0].data.contiguous()
+    params[5].data = params[5].data.t().contiguous().t()
+    for p in params[:3] + params[4:]:  # (the broadcast one cannot be written in place)
+        p.add_(torch.randn(()))
+    index.update()
+    assert torch.equal(index.previous, row_major())
+    assert torch.equal(index.path, (index.previous - index.start).abs())
 
 
 def test_paired_statistics_on_known_numbers() -> None:

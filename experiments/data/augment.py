@@ -79,20 +79,40 @@ def crop_flip_padded(
 ) -> torch.Tensor:
     """:func:`crop_flip` of images ``index`` of a :func:`pad_images` store, pixel for pixel.
 
-    Returns a (B, C, H, W) view in channels_last memory. Two gathers replace the
-    four-way index: each image's H padded rows from its row offset, then its W columns
-    from its column offset (reversed where it flips); on a CPU about twice as fast.
+    Returns a (B, C, H, W) view in channels_last memory. One ``index_select`` of whole
+    pixels (each image's crop window, its columns reversed where it flips) replaces the
+    four-way index; on a CPU it is also faster than gathering each image's rows, then the
+    columns within them (a 64-image CIFAR batch, one thread: 250 µs against 440 µs).
     """
     n, padded_h, padded_w, c = padded.shape
     h, w = padded_h - 2 * padding, padded_w - 2 * padding
     b, device = len(index), padded.device
     rows = index[:, None] * padded_h + offset_y.to(device)[:, None]
-    rows = (rows + torch.arange(h, device=device)).reshape(-1)  # (B * H)
-    strips = padded.view(n * padded_h, padded_w * c).index_select(0, rows)
+    rows = rows + torch.arange(h, device=device)  # (B, H): rows of the store
     cols = offset_x.to(device)[:, None] + torch.arange(w, device=device)  # (B, W)
     cols = torch.where(flips.to(device)[:, None], cols.flip(1), cols)
-    crops = strips.view(b, h, padded_w, c).gather(2, cols[:, None, :, None].expand(b, h, w, c))
-    return crops.permute(0, 3, 1, 2)
+    pixels = (rows[:, :, None] * padded_w + cols[:, None, :]).reshape(-1)  # (B * H * W)
+    crops = padded.view(n * padded_h * padded_w, c).index_select(0, pixels)
+    return crops.view(b, h, w, c).permute(0, 3, 1, 2)
+
+
+def pixel_statistics(
+    values: Sequence[float],
+    height: int,
+    width: int,
+    dtype: torch.dtype = torch.float32,
+    device: str | torch.device = "cpu",
+) -> torch.Tensor:
+    """Per-channel ``values`` repeated over one (1, C, H, W) image in channels_last memory.
+
+    :func:`normalize` with these instead of the C values runs along whole images of a
+    channels_last batch (one broadcast over the batch) rather than along each pixel's C
+    channels: the same arithmetic per element, several times faster on a CPU (a 64-image
+    CIFAR batch: 77 µs against 390 µs, one thread).
+    """
+    channels = torch.tensor(values, dtype=dtype, device=device).view(1, -1, 1, 1)
+    image = channels.expand(1, len(values), height, width)
+    return image.contiguous(memory_format=torch.channels_last)
 
 
 def normalize(
@@ -103,8 +123,14 @@ def normalize(
 ) -> torch.Tensor:
     """uint8 (B, C, H, W) -> ``(x / 255 - mean) / std`` per channel, as ToTensor + Normalize.
 
-    ``mean``/``std`` may be tensors already on the batch's device (no copy then).
+    ``mean``/``std`` are C values, or tensors already on the batch's device (no copy then)
+    that broadcast against the batch, such as :func:`pixel_statistics`.
     """
-    m = torch.as_tensor(mean, dtype=dtype, device=images.device).view(1, -1, 1, 1)
-    s = torch.as_tensor(std, dtype=dtype, device=images.device).view(1, -1, 1, 1)
-    return (images.to(dtype) / 255 - m) / s
+    m = torch.as_tensor(mean, dtype=dtype, device=images.device)
+    s = torch.as_tensor(std, dtype=dtype, device=images.device)
+    if m.ndim == 1:
+        m = m.view(1, -1, 1, 1)
+    if s.ndim == 1:
+        s = s.view(1, -1, 1, 1)
+    # In place on the one new tensor: the same operations as ``(x / 255 - m) / s``.
+    return images.to(dtype, copy=True).div_(255).sub_(m).div_(s)

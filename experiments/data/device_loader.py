@@ -23,6 +23,7 @@ from experiments.data.augment import (
     crop_flip_padded,
     normalize,
     pad_images,
+    pixel_statistics,
     sample_crop_flip,
 )
 from experiments.data.dataset import ImageDataset
@@ -88,9 +89,13 @@ class DeviceLoader:
         # None: torch's default dtype, so a float64 model (the equivalence tests) gets
         # float64 batches without every caller passing it.
         self.dtype = dtype or torch.get_default_dtype()
-        # Made once on the device, so normalising a batch copies nothing from the host.
-        self._mean = torch.tensor(self.mean, dtype=self.dtype, device=self.device)
-        self._std = torch.tensor(self.std, dtype=self.dtype, device=self.device)
+        # Made once on the device, so normalising a batch copies nothing from the host, and
+        # per pixel, so that it runs along whole images (see pixel_statistics).
+        height, width = images.shape[1], images.shape[2]
+        self._mean, self._std = (
+            pixel_statistics(values, height, width, self.dtype, self.device)
+            for values in (self.mean, self.std)
+        )
         self.seed = seed
         self.epoch = 0
 

@@ -48,6 +48,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -137,10 +138,11 @@ def _rewrite_metrics(path: Path, history: list[dict[str, Any]]) -> None:
 
 
 def _append_metrics(path: Path, entry: dict[str, Any]) -> None:
+    # Closing the file hands the line to the OS, where tools that tail the run read it. No
+    # fsync: the file is derived, rebuilt from history.json on every start (which is not
+    # synced either), so forcing it to disk guards nothing (it cost 3-5 ms an epoch).
     with path.open("a") as fh:
         fh.write(_metrics_line(entry))
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
@@ -244,11 +246,10 @@ def _subset(data: ImageDataset, count: int | None) -> tuple[Any, Any]:
         return data.train_images, data.train_labels
     # A class-balanced prefix: take the first count/classes images of each class.
     per_class = max(1, count // len(data.classes))
-    keep = []
-    for label in range(len(data.classes)):
-        keep.extend([i for i, y in enumerate(data.train_labels) if y == label][:per_class])
-    keep.sort()
-    return data.train_images[keep], data.train_labels[keep]
+    labels = data.train_labels
+    firsts = [np.flatnonzero(labels == label)[:per_class] for label in range(len(data.classes))]
+    keep = np.sort(np.concatenate(firsts))
+    return data.train_images[keep], labels[keep]
 
 
 def evaluate(model: nn.Module, loader, device: torch.device) -> tuple[float, float]:

@@ -33,8 +33,13 @@ def first_moment_input_norm(optimizer: torch.optim.Optimizer) -> Tensor:
     if not grads:
         return torch.tensor(math.nan)
     norms = torch._foreach_norm(grads)
-    corrected = [n if e is None else torch.maximum(n, e) for n, e in zip(norms, emas, strict=True)]
-    return torch.stack(corrected).mean()
+    if all(e is None for e in emas):
+        return torch.stack(norms).mean()
+    # One maximum over stacked scalars instead of one per tensor (a tensor without e_t is
+    # its own floor: max(n, n) = n), so the probe costs a few kernels a step, not a few per
+    # tensor; the values are the per-tensor maxima, stacked and averaged as before.
+    floors = [n if e is None else e for n, e in zip(norms, emas, strict=True)]
+    return torch.maximum(torch.stack(norms), torch.stack(floors)).mean()
 
 
 def elementwise_step_sizes(
@@ -87,6 +92,30 @@ def state_bytes(optimizer: torch.optim.Optimizer) -> int:
     )
 
 
+def _dense(t: Tensor) -> bool:
+    """Whether ``t``'s elements fill ``t.numel()`` consecutive places of its storage (any
+    order of dimensions, e.g. channels_last), so that a flat view can read them."""
+    expected = 1
+    for size, stride in sorted(zip(t.shape, t.stride(), strict=True), key=lambda pair: pair[1]):
+        if size == 1:
+            continue
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def _memory_offsets(t: Tensor, index: Tensor) -> Tensor:
+    """Where the elements at flat (row-major) positions ``index`` of ``t`` lie in memory,
+    counted from its first element."""
+    offsets = torch.zeros_like(index)
+    rest = index
+    for size, stride in reversed(list(zip(t.shape, t.stride(), strict=True))):
+        offsets += (rest % size) * stride
+        rest = rest // size
+    return offsets
+
+
 class OscillationIndex:
     """AdaRem's Q (002 §3.2.2): mean over parameters of path length / displacement.
 
@@ -110,12 +139,32 @@ class OscillationIndex:
             if local.numel():
                 self.pieces.append((p, local.to(p.device)))
             offset += size
+        # Per piece: the strides its memory offsets were found for, and those offsets.
+        self._offsets: list[tuple[tuple[int, ...] | None, Tensor | None]] = [
+            (None, None) for _ in self.pieces
+        ]
         self.start = self._current().clone()
         self.previous = self.start.clone()
         self.path = torch.zeros_like(self.start)
 
     def _current(self) -> Tensor:
-        return torch.cat([p.detach().reshape(-1)[index] for p, index in self.pieces])
+        return torch.cat(
+            [self._read(piece, p.detach()) for piece, (p, _) in enumerate(self.pieces)]
+        )
+
+    def _read(self, piece: int, t: Tensor) -> Tensor:
+        # ``t.reshape(-1)[index]`` without the copy ``reshape`` makes of a tensor that is not
+        # row-major (every channels_last conv weight, every step): the same elements,
+        # gathered from a flat view of t's memory at their offsets there (found again only
+        # if t's layout changes).
+        strides, offsets = self._offsets[piece]
+        if t.stride() != strides:
+            index = self.pieces[piece][1]
+            offsets = _memory_offsets(t, index) if _dense(t) else None
+            self._offsets[piece] = (t.stride(), offsets)
+        if offsets is None:
+            return torch.take(t, self.pieces[piece][1])
+        return t.as_strided((t.numel(),), (1,)).take(offsets)
 
     def update(self) -> None:
         current = self._current()
