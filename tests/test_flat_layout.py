@@ -47,6 +47,15 @@ def run(name: str, steps: int = 12, *, params=None, missing=(), nan_at=(), **opt
     return params, optimizer
 
 
+def step_together(runs, ts) -> None:
+    """Step ``t``'s gradients into every ``(params, optimizer)`` of ``runs``, then its step."""
+    for t in ts:
+        for params, optimizer in runs:
+            for p, g in zip(params, gradients(t, params), strict=True):
+                p.grad = g
+            optimizer.step()
+
+
 def assert_close(left, right, **tolerance) -> None:
     for a, b in zip(left, right, strict=True):
         torch.testing.assert_close(a, b, **({"rtol": 1e-10, "atol": 1e-12} | tolerance))
@@ -148,12 +157,7 @@ def test_state_dicts_are_copies_and_loading_rebuilds_the_layout() -> None:
     twin = [p.clone() for p in params]
     optimizer = REGISTRY["DiffGradNorm"].torch_class(params, lr=1e-2, fused=True)
     plain = REGISTRY["DiffGradNorm"].torch_class(twin, lr=1e-2)
-    for t in range(3):
-        for group in (params, twin):
-            for p, g in zip(group, gradients(t, group), strict=True):
-                p.grad = g
-        optimizer.step()
-        plain.step()
+    step_together([(params, optimizer), (twin, plain)], range(3))
     saved = optimizer.state_dict()
     m = saved["state"][0]["exp_avg"]
     assert m.untyped_storage().nbytes() == m.numel() * m.element_size()  # not the buffer
@@ -167,12 +171,7 @@ def test_state_dicts_are_copies_and_loading_rebuilds_the_layout() -> None:
     with torch.no_grad():
         for p, q in zip(params, twin, strict=True):
             p.copy_(q)
-    for t in range(4, 7):
-        for group in (params, twin):
-            for p, g in zip(group, gradients(t, group), strict=True):
-                p.grad = g
-        optimizer.step()
-        plain.step()
+    step_together([(params, optimizer), (twin, plain)], range(4, 7))
     assert_close(params, twin, rtol=1e-5, atol=1e-6)
 
 
@@ -210,12 +209,7 @@ def test_ndadam_rows_start_on_chunk_boundaries() -> None:
     twin = [p.clone() for p in params]
     fast = REGISTRY["NDAdam"].torch_class(params, lr=1e-2, fused=True)
     slow = REGISTRY["NDAdam"].torch_class(twin, lr=1e-2, foreach=False)
-    for t in range(4):
-        for group in (params, twin):
-            for p, g in zip(group, gradients(t, group), strict=True):
-                p.grad = g
-        fast.step()
-        slow.step()
+    step_together([(params, fast), (twin, slow)], range(4))
     assert_close(params, twin, rtol=1e-6, atol=1e-7)
     block = next(b for b in next(iter(fast._flat_layouts.values())).blocks if b.params[0] is weight)
     assert block.chunk == flat.ROW_CHUNK
