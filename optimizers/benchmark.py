@@ -304,9 +304,11 @@ def fused_compile_seconds(
     """A fused optimizer ready to time, and its compile time cold and warm.
 
     The first step runs eagerly (it creates the state); the second compiles. Cold: the
-    first optimizer of its kind in the process (the inductor cache is a fresh directory,
-    see :func:`layout_benchmark`); warm: a second instance, traced again by dynamo but
-    served by inductor's cache. Each figure includes that one step.
+    first optimizer of its recipe in the process (the inductor cache is a fresh directory,
+    see :func:`layout_benchmark`); warm: a second instance. The flat step's graph does not
+    depend on tensor sizes, so a later instance, at this layout or another, finds it in
+    dynamo's cache and compiles nothing (a second layout's "cold" figure is that too).
+    Each figure includes that one step.
     """
     timed = _timer(device)
     optimizer = build()

@@ -7,8 +7,9 @@ sphere tensors: :class:`~optimizers._base.NdimAtLeastTwo`) comes out alike. A bl
 
 * its parameters, gradients and parameter-shaped state (m, v, g_{t-1}, ...) in one
   buffer each, shaped ``(chunks, chunk)``, every tensor starting on a chunk boundary
-  (and, in a block whose recipe reduces over rows, every row of ``θ.reshape(rows, -1)``:
-  ND-Adam's weight vectors), the rest zero padding. The parameters, ``p.grad`` and the
+  (where the recipe reduces over rows, ND-Adam's weight vectors, a block holds weights
+  of one row width and each row of ``θ.reshape(rows, -1)`` is one chunk), the rest
+  zero padding. The parameters, ``p.grad`` and the
   state entries become views into these buffers, in the tensor's own memory order
   (a channels_last weight stays channels_last), so a model, ``state_dict`` and autograd
   see them where they always were, and backward accumulates into the gradient buffer;
@@ -47,9 +48,6 @@ from optimizers.units.context import accumulation_dtype
 
 CHUNK = 512
 """Elements per chunk of a block whose tensors are the segments."""
-ROW_CHUNK = 32
-"""Elements per chunk where each row is a segment (rows of 27 to 4608 values in a CNN):
-small, so that padding every row to a chunk costs little."""
 
 
 class FlatLayoutError(RuntimeError):
@@ -80,17 +78,11 @@ class Segments:
         self.sizes = block["sizes"]
         self.valid = block["valid"]
         self.stepped = block["stepped"]
-        self.row_of = block.get("row_of")
-        self.row_count = block.get("row_count")
+        self.rows = block["rows"]
 
     def _spread(self, partial: Tensor, owner: Tensor, count: Tensor) -> Tensor:
         totals = partial.new_zeros(count.shape[0]).index_add_(0, owner, partial)
         return torch.where(self.stepped, totals[owner].unsqueeze(1), 0.0)
-
-    def _rows(self) -> tuple[Tensor, Tensor]:
-        if self.row_of is None:
-            raise FlatLayoutError("a row reduction on a block laid out without rows")
-        return self.row_of, self.row_count  # type: ignore[return-value]
 
     def sum(self, x: Tensor) -> Tensor:
         partial = x.sum(dim=1, dtype=torch.float64)
@@ -116,15 +108,21 @@ class Segments:
         )
         return torch.where(self.stepped, totals[self.tensor_of].unsqueeze(1), 0.0)
 
+    # A block laid out by rows has one row per chunk: a row's reduction is its chunk's.
+    # Any other block holds tensors of ndim < 2 where rows are reduced (ND-Adam's
+    # vectorwise=True), whose rows are their single entries.
+
     def row_sums(self, x: Tensor) -> Tensor:
-        row_of, count = self._rows()
-        partial = x.sum(dim=1, dtype=torch.float64)
-        return self._spread(partial, row_of, count).to(x.dtype)
+        if not self.rows:
+            return x
+        partial = x.sum(dim=1, keepdim=True, dtype=torch.float64)
+        return torch.where(self.stepped, partial, 0.0).to(x.dtype)
 
     def row_norms(self, x: Tensor) -> Tensor:
-        row_of, count = self._rows()
-        partial = torch.linalg.vector_norm(x, dim=1, dtype=torch.float64).square()
-        return self._spread(partial, row_of, count).sqrt().to(x.dtype)
+        if not self.rows:
+            return x.abs()
+        norms = torch.linalg.vector_norm(x, dim=1, keepdim=True, dtype=torch.float64)
+        return torch.where(self.stepped, norms, 0.0).to(x.dtype)
 
 
 @dataclass
@@ -139,6 +137,8 @@ class Block:
     """Per parameter: the strides of its view (its own memory order, rows padded)."""
     tensors: dict[str, Tensor]
     """``values``, ``grads`` and ``state/<key>`` buffers; the index tensors of :class:`Segments`."""
+    rows: bool
+    """Laid out by rows: one row of ``θ.reshape(rows, -1)`` per chunk."""
     grad_views: list[Tensor] = field(default_factory=list)
     data_ptrs: list[int] = field(default_factory=list)
     state_views: list[dict[str, Tensor]] = field(default_factory=list)
@@ -230,30 +230,27 @@ def _rows_outermost(strides: tuple[int, ...], shape: torch.Size) -> bool:
 def build_block(
     params: list[Tensor],
     state: dict[Tensor, dict[str, Any]],
-    rows: bool,
+    width: int | None,
     group_slots: frozenset[str] = frozenset(),
 ) -> Block:
     """Lay out ``params`` (one device and dtype) flat, move them and their state into
-    the buffers, and point every parameter, gradient and state entry at its view."""
-    chunk = ROW_CHUNK if rows else CHUNK
-    spans, strides, row_pitch = [], [], []
+    the buffers, and point every parameter, gradient and state entry at its view.
+
+    ``width``: the block's tensors (ndim ≥ 2) are laid out by rows of ``θ.reshape(rows,
+    -1)``, all of this many values, one row per chunk (no padding: a weight keeps its
+    strides); ``None``: by tensors, each on ``CHUNK``-value chunks.
+    """
+    chunk = CHUNK if width is None else max(width, 1)
+    spans, strides = [], []
     first = 0
     for p in params:
         stride = _memory_strides(p)
-        if rows and not _rows_outermost(stride, p.shape):
-            stride = torch.empty(p.shape, device="meta").stride()
-        if rows and p.ndim >= 1:
-            width = math.prod(p.shape[1:])
-            pitch = max(1, math.ceil(width / chunk))
-            count = max(1, p.shape[0] * pitch)
-            if p.ndim >= 2:
-                stride = (pitch * chunk, *stride[1:])
-            else:
-                stride = (pitch * chunk,)
-            row_pitch.append(pitch)
-        else:
+        if width is None:
             count = max(1, math.ceil(p.numel() / chunk))
-            row_pitch.append(0)
+        else:
+            if not _rows_outermost(stride, p.shape):
+                stride = torch.empty(p.shape, device="meta").stride()
+            count = max(1, p.shape[0])
         spans.append((first, count))
         strides.append(stride)
         first += count
@@ -265,36 +262,19 @@ def build_block(
         "stepped": torch.zeros(chunks, 1, dtype=torch.bool, device=device),
     }
     tensor_of = torch.empty(chunks, dtype=torch.long)
-    valid = torch.zeros(chunks, chunk, dtype=torch.bool)
-    row_of = torch.empty(chunks, dtype=torch.long)
-    row = 0
+    valid = torch.zeros(chunks * chunk, dtype=torch.bool)
     for i, ((start, count), p) in enumerate(zip(spans, params, strict=True)):
         tensor_of[start : start + count] = i
-        if rows and p.ndim >= 1:
-            width = math.prod(p.shape[1:])
-            pitch = row_pitch[i]
-            for r in range(p.shape[0]):
-                row_of[start + r * pitch : start + (r + 1) * pitch] = row
-                valid[start + r * pitch : start + (r + 1) * pitch].view(-1)[:width] = True
-                row += 1
-            if p.shape[0] == 0:
-                row_of[start : start + count] = row
-                row += 1
-        else:
-            valid[start : start + count].view(-1)[: p.numel()] = True
-            row_of[start : start + count] = row
-            row += 1
+        valid[start * chunk : start * chunk + p.numel()] = True
     tensors["tensor_of"] = tensor_of.to(device)
-    tensors["valid"] = valid.to(device)
+    tensors["valid"] = valid.view(chunks, chunk).to(device)
     tensors["sizes"] = torch.tensor([float(p.numel()) for p in params], dtype=torch.float64).to(
         device
     )
-    if rows:
-        tensors["row_of"] = row_of.to(device)
-        tensors["row_count"] = torch.zeros(row, dtype=torch.float64, device=device)
+    rows = width is not None
     # Refuses an odd entry before anything moves.
-    kinds = _state_kinds(params, state, chunk, group_slots)
-    block = Block(list(params), chunk, spans, strides, tensors)
+    kinds = _state_kinds(params, state, rows, group_slots)
+    block = Block(list(params), chunk, spans, strides, tensors, rows)
     # A host read of the counts, once per layout.
     block.uniform = len({float(state[p]["step"]) for p in params}) == 1
     _move_parameters(block)
@@ -320,7 +300,7 @@ def _move_parameters(block: Block) -> None:
 def _state_kinds(
     params: list[Tensor],
     state: dict[Tensor, dict[str, Any]],
-    chunk: int,
+    rows: bool,
     group_slots: frozenset[str],
 ) -> dict[str, str]:
     """Per state key that every tensor of the block has (other than the group-wide
@@ -335,7 +315,7 @@ def _state_kinds(
         shapes = [(e[key].shape, p) for e, p in zip(entries, params, strict=True)]
         if all(shape == p.shape for shape, p in shapes) and _one_dtype(entries, key):
             kinds[key] = "element"
-        elif all(_per_segment(shape, p, chunk) for shape, p in shapes):
+        elif all(_per_segment(shape, p, rows) for shape, p in shapes):
             kinds[key] = "segment"
         else:
             raise FlatLayoutError(
@@ -384,13 +364,13 @@ def _one_dtype(entries: list[dict[str, Any]], key: str) -> bool:
     return len({e[key].dtype for e in entries}) == 1
 
 
-def _per_segment(shape: torch.Size, p: Tensor, chunk: int) -> bool:
+def _per_segment(shape: torch.Size, p: Tensor, rows: bool) -> bool:
     """One value per tensor (0-d, or all ones), or per row ``(rows, 1, ..., 1)`` in a
     block laid out by rows."""
     if (math.prod(shape) == 1 and len(shape) <= p.ndim) or shape == ():
         return True
     return (
-        chunk == ROW_CHUNK
+        rows
         and p.ndim >= 1
         and len(shape) == p.ndim
         and shape[0] == p.shape[0]
@@ -426,10 +406,12 @@ def build_group(
 ) -> GroupLayout:
     """Blocks for the group's tensors that have state, one per (device, dtype, ndim ≥ 2)."""
     stepped = [p for p in group["params"] if "step" in state.get(p, ())]
-    kinds: dict[tuple[torch.device, torch.dtype, bool], list[Tensor]] = {}
+    kinds: dict[tuple[Any, ...], list[Tensor]] = {}
     for p in stepped:
-        kinds.setdefault((p.device, p.dtype, p.ndim >= 2), []).append(p)
-    blocks = [build_block(params, state, rows, group_slots) for params in kinds.values()]
+        # Where the recipe reduces rows, a block holds weights of one row width.
+        width = math.prod(p.shape[1:]) if rows and p.ndim >= 2 else None
+        kinds.setdefault((p.device, p.dtype, p.ndim >= 2, width), []).append(p)
+    blocks = [build_block(params, state, key[3], group_slots) for key, params in kinds.items()]
     held = {id(v) for block in blocks for views in block.state_views for v in views.values()}
     loose = [v for v in anchor_state.values() if isinstance(v, Tensor) and id(v) not in held]
     return GroupLayout(_stateful_ids(group, state), blocks, loose)
@@ -470,6 +452,7 @@ def plan(optimizer: Any, collected: list[tuple[list[Tensor], list[Tensor]]]) -> 
                         **block.tensors,
                         "shape": ShapeOf(block.params[0].ndim),
                         "uniform": block.uniform,
+                        "rows": block.rows,
                     }
                     for block in layout.blocks
                 ],
