@@ -351,6 +351,22 @@ class RecipeOptimizer(torch.optim.Optimizer):
                 "skipped (parameters and state left as they were)"
             )
 
+    def zero_grad(self, set_to_none: bool | None = None) -> None:
+        """torch's ``zero_grad``; ``set_to_none=None`` (the default) means True, except
+        under ``fused=True``, where it means False.
+
+        A fused optimizer's gradients are views into its flat buffers
+        (:mod:`optimizers.flat`): zeroed in place they stay there, and the next backward
+        accumulates into the buffer. Set to None, backward allocates new gradients, which
+        the next step copies in (a read and a write of every gradient). The difference
+        torch documents follows: a parameter that gets no gradient in a backward then has
+        a zero gradient and is stepped, as with ``set_to_none=False``; pass
+        ``set_to_none=True`` for torch's default behaviour.
+        """
+        if set_to_none is None:
+            set_to_none = not self.param_groups[0]["fused"]
+        super().zero_grad(set_to_none=set_to_none)
+
     def group_state(self, group: dict[str, Any]) -> dict[str, Any]:
         """The home of a group's group-wide quantities (AdaNorm's global norm EMA).
 

@@ -130,7 +130,7 @@ def test_a_replaced_gradient_is_copied_in_and_zero_grad_keeps_the_views() -> Non
     optimizer = REGISTRY["Adam"].torch_class(model.parameters(), lr=1e-2, fused=True)
     x = torch.randn(8, 4)
     for _ in range(2):
-        optimizer.zero_grad()  # set_to_none: backward allocates new gradients
+        optimizer.zero_grad(set_to_none=True)  # backward allocates new gradients
         model(x).square().sum().backward()
         optimizer.step()
     (layout,) = optimizer._flat_layouts.values()
@@ -140,7 +140,8 @@ def test_a_replaced_gradient_is_copied_in_and_zero_grad_keeps_the_views() -> Non
         return all(p.grad.untyped_storage().data_ptr() in buffers for p in model.parameters())
 
     assert in_buffers()  # the replaced gradients were copied in, p.grad points at the views
-    optimizer.zero_grad(set_to_none=False)  # zeroes the views in place
+    optimizer.zero_grad()  # under fused: zeroes the views in place (set_to_none=False)
+    assert in_buffers() and all(not p.grad.any() for p in model.parameters())
     model(x).square().sum().backward()  # and backward accumulates into them
     assert in_buffers()
     previous = [optimizer.state[p]["exp_avg"].clone() for p in model.parameters()]
