@@ -74,6 +74,23 @@ def test_the_flat_step_follows_the_single_tensor_definition(name: str, options: 
     assert optimizer._flat_layouts, "the fused step did not run over the flat layout"
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=str)
+@pytest.mark.parametrize("name", NAMES)
+def test_half_precision_blocks_follow_the_definition(name: str, dtype: torch.dtype) -> None:
+    # Blocks of float16/bfloat16 tensors beside float32 ones: statistics widened as in the
+    # definition, so the trajectories agree to within rounding in the narrow dtype (the
+    # capturable form of a unit may round one operation differently: two ulps).
+    def trajectory(**options) -> list[torch.Tensor]:
+        params = fresh([(4, 3), (3,), (2, 2, 3, 3), (), (5, 1, 2)], dtypes=(dtype, torch.float32))
+        return run(name, steps=10, params=params, **options)[0]
+
+    worst = max(
+        float(((a.double() - b.double()).abs() / b.double().abs().clamp(min=1.0)).max())
+        for a, b in zip(trajectory(fused=True), trajectory(foreach=False), strict=True)
+    )
+    assert worst <= 2 * torch.finfo(dtype).eps, worst
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_the_flat_step_matches_the_float64_reference(name: str) -> None:
     scenario = battery(20, seed=5, shapes=[(), (7,), (5, 3), (1,), (2, 3, 2, 2)])
