@@ -80,22 +80,23 @@ class Segments:
         self.stepped = block["stepped"]
         self.rows = block["rows"]
 
-    def _spread(self, partial: Tensor, owner: Tensor, count: Tensor) -> Tensor:
-        totals = partial.new_zeros(count.shape[0]).index_add_(0, owner, partial)
-        return torch.where(self.stepped, totals[owner].unsqueeze(1), 0.0)
+    def _spread(self, partial: Tensor) -> Tensor:
+        """Per-chunk ``partial`` added up per tensor, as a column over the tensor's chunks."""
+        totals = partial.new_zeros(self.sizes.shape[0]).index_add_(0, self.tensor_of, partial)
+        return torch.where(self.stepped, totals[self.tensor_of].unsqueeze(1), 0.0)
 
     def sum(self, x: Tensor) -> Tensor:
         partial = x.sum(dim=1, dtype=torch.float64)
-        return self._spread(partial, self.tensor_of, self.sizes).to(x.dtype)
+        return self._spread(partial).to(x.dtype)
 
     def norm(self, x: Tensor, widen: bool = True) -> Tensor:
         partial = torch.linalg.vector_norm(x, dim=1, dtype=torch.float64).square()
         dtype = accumulation_dtype(x.dtype) if widen else x.dtype
-        return self._spread(partial, self.tensor_of, self.sizes).sqrt().to(dtype)
+        return self._spread(partial).sqrt().to(dtype)
 
     def mean(self, x: Tensor) -> Tensor:
         partial = torch.where(self.valid, x, 0.0).sum(dim=1, dtype=torch.float64)
-        totals = self._spread(partial, self.tensor_of, self.sizes)
+        totals = self._spread(partial)
         sizes = self.sizes[self.tensor_of].unsqueeze(1)
         # An empty tensor's mean is 0 (the mean of nothing would be NaN).
         return torch.where(sizes > 0, totals / sizes.clamp(min=1.0), 0.0).to(x.dtype)
@@ -127,14 +128,14 @@ class Segments:
 
 @dataclass
 class Block:
-    """One (device, dtype, ndim ≥ 2) class of a group's stepped tensors, laid out flat."""
+    """One (device, dtype, ndim ≥ 2[, row width]) class of a group's tensors, laid out flat."""
 
     params: list[Tensor]
     chunk: int
     spans: list[tuple[int, int]]
     """Per parameter: its first chunk and its number of chunks."""
     strides: list[tuple[int, ...]]
-    """Per parameter: the strides of its view (its own memory order, rows padded)."""
+    """Per parameter: the strides of its view (its own memory order where it is dense)."""
     tensors: dict[str, Tensor]
     """``values``, ``grads`` and ``state/<key>`` buffers; the index tensors of :class:`Segments`."""
     rows: bool
