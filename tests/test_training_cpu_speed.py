@@ -173,6 +173,9 @@ def test_retained_memory_spares_training_steps_their_page_faults() -> None:
     glibc = platform.libc_ver()[0] == "glibc"
     retained, faults = steps("retain")
     assert retained == glibc
-    if glibc:  # measured: about 1,000 minor page faults in 10 steps against 5,000-11,000
+    if glibc:
+        # Measured: 500-1,300 minor page faults in 10 steps, against 3,600-17,000 by default
+        # (glibc's adaptive mmap threshold sometimes keeps part of the blocks by itself; a
+        # clean-clone CI run saw 1,024 against 3,590, which a 4x margin failed).
         _, default_faults = steps("default")
-        assert 4 * faults < default_faults
+        assert 2 * faults < default_faults
