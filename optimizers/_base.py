@@ -283,9 +283,9 @@ class RecipeOptimizer(torch.optim.Optimizer):
         anyway and then masked, so a step with a non-finite gradient leaves every
         parameter and state tensor as it was (a state entry created by that step
         stays at zero, its initial value) and adds one to the device counter
-        ``skipped_steps``. Under ``fused``, steps after a parameter's first run
-        as one compiled graph (the first creates the state, so the graph sees its
-        final structure).
+        ``skipped_steps``. Under ``fused``, steps after a parameter's first run over
+        the flat layout as one compiled graph (:mod:`optimizers.fused`; the first step
+        creates the state, which the layout then takes in).
         """
         grads = [g for _, gs in collected for g in gs]
         if not grads:
