@@ -235,11 +235,16 @@ class GroupStep:
         """
         return value > 0 and all(_positive_in(value, p.dtype) for p in self.params)
 
-    @property
-    def bias_corrections(self) -> list[tuple[float, float]]:
-        """``(1-β1^t, 1-β2^t)`` per tensor (eqs. 7-8 of paper 000)."""
+    def bias_correction(self, i: int) -> tuple[Scalar, Scalar]:
+        """``(1-β1^t, 1-β2^t)`` for entry ``i`` (eqs. 7-8 of paper 000)."""
         beta1, beta2 = self.group["betas"]
-        return [(self.settle(1.0 - beta1**t), self.settle(1.0 - beta2**t)) for t in self.steps]
+        t = self.steps[i]
+        return self.settle(1.0 - beta1**t), self.settle(1.0 - beta2**t)
+
+    @property
+    def bias_corrections(self) -> list[tuple[Scalar, Scalar]]:
+        """:meth:`bias_correction` of every entry."""
+        return [self.bias_correction(i) for i in range(len(self.steps))]
 
     def settle(self, value: Any) -> Any:
         """A per-step scalar (from the step count) as the flat step must hold it: computed

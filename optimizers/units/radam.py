@@ -11,7 +11,7 @@ from optimizers._hyperparameters import Hyperparameter
 from optimizers._validation import Flag, Interval
 from optimizers.units.context import GroupStep, Quotient, Scalar, Unit, widened
 from optimizers.units.moments import BETAS, EPS, EPS_MODE
-from optimizers.units.update import bias_corrections, divide_where_positive
+from optimizers.units.update import divide_where_positive
 
 
 def sma_length(beta2: float, t: int | Tensor) -> tuple[float, float | Tensor]:
@@ -81,7 +81,7 @@ class RectifiedStep(Unit):
         guard = not ctx.positive_in_every_dtype(eps)
         directions = []
         for i, state in enumerate(ctx.states):
-            bc1, _ = bias_corrections(ctx, i)
+            bc1, _ = ctx.bias_correction(i)
             m = state["exp_avg"]
             if _rectified(beta2, ctx.steps[i], threshold, inclusive):
                 denominator = widened(state["exp_avg_sq"]).sqrt()
@@ -105,7 +105,7 @@ class RectifiedStep(Unit):
         directions = []
         for i, state in enumerate(ctx.states):
             t = ctx.steps[i]
-            bc1, _ = bias_corrections(ctx, i)
+            bc1, _ = ctx.bias_correction(i)
             m = widened(state["exp_avg"])
             denominator = widened(state["exp_avg_sq"]).sqrt()
             if eps_outside:
@@ -126,7 +126,7 @@ class RectifiedStep(Unit):
         denominators: list[Scalar] = []
         rectified = []
         for i, t in enumerate(ctx.steps):
-            bc1, _ = bias_corrections(ctx, i)
+            bc1, _ = ctx.bias_correction(i)
             if _rectified(beta2, t, threshold, inclusive):
                 rectified.append(i)
                 scales.append(rectification(beta2, t) / bc1)

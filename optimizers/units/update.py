@@ -10,13 +10,6 @@ from optimizers.units.context import GroupStep, Quotient, Unit, widened
 from optimizers.units.moments import BETAS, EPS, EPS_MODE
 
 
-def bias_corrections(ctx: GroupStep, i: int) -> tuple[float, float]:
-    """``(1-β1^t, 1-β2^t)`` for tensor ``i`` (eqs. 7-8 of paper 000)."""
-    beta1, beta2 = ctx.group["betas"]
-    t = ctx.steps[i]
-    return ctx.settle(1.0 - beta1**t), ctx.settle(1.0 - beta2**t)
-
-
 class AdaptiveStep(Unit):
     """``direction = m̂_t / (sqrt(v̂_t) [+ ε])`` with ``m̂ = m/(1-β1^t)``, ``v̂ = v/(1-β2^t)``.
 
