@@ -208,13 +208,15 @@ class Block:
 def _memory_strides(p: Tensor) -> tuple[int, ...]:
     """Strides that keep ``p``'s memory order when it is dense (channels_last stays so),
     contiguous strides otherwise."""
-    if p.numel() and _dense(p):
+    if p.numel() and is_dense(p):
         return tuple(p.stride())
     return torch.empty(p.shape, device="meta").stride()
 
 
-def _dense(p: Tensor) -> bool:
-    # Non-overlapping and dense: the strides, sorted, are those of some permutation.
+def is_dense(p: Tensor) -> bool:
+    """Whether ``p``'s elements fill ``p.numel()`` consecutive places of its storage, in
+    any order of its dimensions (channels_last is dense): its strides, sorted, are those
+    of a contiguous tensor of some permutation of its shape."""
     order = sorted(range(p.ndim), key=lambda d: (p.stride(d), p.shape[d]))
     expected = 1
     for d in order:

@@ -12,6 +12,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from optimizers.flat import is_dense
+
 
 def first_moment_input_norm(optimizer: torch.optim.Optimizer) -> Tensor:
     """Mean over tensors of the norm of what feeds the first moment (AdaNorm Fig. 3).
@@ -92,19 +94,6 @@ def state_bytes(optimizer: torch.optim.Optimizer) -> int:
     )
 
 
-def _dense(t: Tensor) -> bool:
-    """Whether ``t``'s elements fill ``t.numel()`` consecutive places of its storage (any
-    order of dimensions, e.g. channels_last), so that a flat view can read them."""
-    expected = 1
-    for size, stride in sorted(zip(t.shape, t.stride(), strict=True), key=lambda pair: pair[1]):
-        if size == 1:
-            continue
-        if stride != expected:
-            return False
-        expected *= size
-    return True
-
-
 def _memory_offsets(t: Tensor, index: Tensor) -> Tensor:
     """Where the elements at flat (row-major) positions ``index`` of ``t`` lie in memory,
     counted from its first element."""
@@ -160,7 +149,7 @@ class OscillationIndex:
         strides, offsets = self._offsets[piece]
         if t.stride() != strides:
             index = self.pieces[piece][1]
-            offsets = _memory_offsets(t, index) if _dense(t) else None
+            offsets = _memory_offsets(t, index) if is_dense(t) else None
             self._offsets[piece] = (t.stride(), offsets)
         if offsets is None:
             return torch.take(t, self.pieces[piece][1])
