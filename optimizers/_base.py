@@ -314,13 +314,8 @@ class RecipeOptimizer(torch.optim.Optimizer):
             kept = saved.get(slot)
             if kept is None:
                 kept = torch.zeros_like(tensor)
-            # A 0-d tensor is written through a 1-d view: aot_autograd (torch 2.13) drops
-            # the final in-place write to a 0-d input of such a graph. (Others directly: a
-            # channels_last weight has no 1-d view.)
-            target = tensor.view(1) if tensor.ndim == 0 else tensor
-            target.copy_(torch.where(finite.to(tensor.device), tensor, kept).reshape(target.shape))
-        skipped = self.skipped_steps
-        skipped.add_((~finite).to(skipped.device, skipped.dtype))  # type: ignore[union-attr]
+            keep_where(finite.to(tensor.device), tensor, kept)
+        count_skipped(self.skipped_steps, finite)  # type: ignore[arg-type]
 
     def _stepped_tensors(
         self, collected: list[tuple[list[Tensor], list[Tensor]]]
@@ -467,6 +462,21 @@ def run_units(
     )
     for unit in recipe:
         unit(ctx)
+
+
+def keep_where(keep: Tensor, tensor: Tensor, kept: Tensor) -> None:
+    """``tensor ← tensor where keep, else kept``, in place: the masked update of a step
+    that may turn out to have a non-finite gradient (no host synchronisation)."""
+    # A 0-d tensor is written through a 1-d view: aot_autograd (torch 2.13) drops the
+    # final in-place write to a 0-d input of a compiled graph. (Others directly: a
+    # channels_last weight has no 1-d view.)
+    target = tensor.view(1) if tensor.ndim == 0 else tensor
+    target.copy_(torch.where(keep, tensor, kept).reshape(target.shape))
+
+
+def count_skipped(skipped: Tensor, finite: Tensor) -> None:
+    """Add one to the device counter ``skipped`` unless the step's gradients were ``finite``."""
+    skipped.add_((~finite).to(skipped.device, skipped.dtype))
 
 
 def _on_device(group: dict[str, Any]) -> bool:

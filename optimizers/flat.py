@@ -43,7 +43,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimizers._base import run_units
+from optimizers._base import count_skipped, keep_where, run_units
 from optimizers.units.context import accumulation_dtype
 
 CHUNK = 512
@@ -513,6 +513,5 @@ def masked_step(recipe: Any, entries: list[dict], skipped: Tensor) -> None:
             exemplars=[b["shape"] for b in entry["blocks"]],
         )
     for (tensor, stepped), kept in zip(changing, saved, strict=True):
-        keep = stepped & finite
-        tensor.view(-1).copy_(torch.where(keep, tensor, kept).view(-1))
-    skipped.add_((~finite).to(skipped.device, skipped.dtype))
+        keep_where(stepped & finite, tensor, kept)
+    count_skipped(skipped, finite)
