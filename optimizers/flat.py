@@ -161,13 +161,12 @@ class Block:
         return torch.as_strided(buffer, p.shape, self.strides[i], buffer.storage_offset() + first)
 
     def column_view(self, column: Tensor, i: int, shape: tuple[int, ...]) -> Tensor:
-        """Parameter ``i``'s per-tensor (0-d) or per-row view into a ``(chunks, 1)`` column."""
-        first, count = self.spans[i]
-        p = self.params[i]
+        """Parameter ``i``'s per-tensor (0-d) or per-row view into a ``(chunks, 1)`` column
+        (in a block laid out by rows, row ``r`` is the tensor's chunk ``r``)."""
+        first = self.spans[i][0]
         if math.prod(shape) == 1:
             return torch.as_strided(column, shape, (0,) * len(shape), first)
-        pitch = count // max(p.shape[0], 1)  # chunks per row
-        return torch.as_strided(column, shape, (pitch,) + (0,) * (len(shape) - 1), first)
+        return torch.as_strided(column, shape, (1,) + (0,) * (len(shape) - 1), first)
 
     def fits(self, state: dict[Tensor, dict[str, Any]]) -> bool:
         """Whether every tensor is still where this layout put it."""
@@ -348,11 +347,8 @@ def _move_state(block: Block, state: dict[Tensor, dict[str, Any]], kinds: dict[s
                 value = e[key].detach()
                 if math.prod(value.shape) == 1:
                     buffer[first : first + count] = value.reshape(())
-                elif value.numel():  # one value per row, each repeated over the row's chunks
-                    pitch = count // value.shape[0]
-                    buffer[first : first + count] = value.reshape(-1, 1).repeat_interleave(
-                        pitch, dim=0
-                    )
+                else:  # one value per row, each row one chunk
+                    buffer[first : first + value.shape[0]] = value.reshape(-1, 1)
                 view = block.column_view(buffer, i, tuple(value.shape))
                 e[key] = block.state_views[i][key] = view
         block.tensors[f"state/{key}"] = buffer
@@ -387,8 +383,8 @@ class GroupLayout:
 
     params: tuple[int, ...]
     blocks: list[Block]
-    loose: list[Tensor]
-    """Tensors of the group's state that no block holds (AdaNorm's global e_t)."""
+    loose: dict[str, Tensor]
+    """The group's state that no block holds (AdaNorm's global e_t), by key."""
 
     def fits(self, group: dict[str, Any], state: dict[Tensor, dict[str, Any]]) -> bool:
         return self.params == _stateful_ids(group, state) and all(
@@ -416,7 +412,7 @@ def build_group(
         kinds.setdefault((p.device, p.dtype, p.ndim >= 2, width), []).append(p)
     blocks = [build_block(params, state, key[3], group_slots) for key, params in kinds.items()]
     held = {id(v) for block in blocks for views in block.state_views for v in views.values()}
-    loose = [v for v in anchor_state.values() if isinstance(v, Tensor) and id(v) not in held]
+    loose = {k: v for k, v in anchor_state.items() if isinstance(v, Tensor) and id(v) not in held}
     return GroupLayout(_stateful_ids(group, state), blocks, loose)
 
 
@@ -431,7 +427,7 @@ def plan(optimizer: Any, collected: list[tuple[list[Tensor], list[Tensor]]]) -> 
     entries = []
     for group, (params, _) in zip(optimizer.param_groups, collected, strict=True):
         if not params:
-            entries.append({"options": {}, "group_state": {}, "blocks": [], "loose": []})
+            entries.append({"options": {}, "group_state": {}, "blocks": []})
             continue
         layout = layouts.get(id(group))
         if layout is None or not layout.fits(group, optimizer.state):
@@ -440,16 +436,14 @@ def plan(optimizer: Any, collected: list[tuple[list[Tensor], list[Tensor]]]) -> 
             )
         for block in layout.blocks:
             block.take_gradients()
-        anchor = optimizer.group_state(group)
         entries.append(
             {
                 # The options and the loose group state, not the optimizer or its param
                 # groups: torch.compile lifts every parameter of an optimizer it is given
                 # as a graph input, and a parameter aliases its block's buffer.
                 "options": {k: v for k, v in group.items() if k != "params"},
-                "group_state": {
-                    k: v for k, v in anchor.items() if any(v is t for t in layout.loose)
-                },
+                # A copy: a unit that creates group state creates it here (fused.py keeps it).
+                "group_state": dict(layout.loose),
                 "blocks": [
                     {
                         **block.tensors,
@@ -459,7 +453,6 @@ def plan(optimizer: Any, collected: list[tuple[list[Tensor], list[Tensor]]]) -> 
                     }
                     for block in layout.blocks
                 ],
-                "loose": layout.loose,
             }
         )
     return entries
@@ -485,7 +478,7 @@ def masked_step(recipe: Any, entries: list[dict], skipped: Tensor) -> None:
         (t, torch.stack([b["stepped"].any() for b in entry["blocks"]]).any())
         for entry in entries
         if entry["blocks"]
-        for t in entry["loose"]
+        for t in entry["group_state"].values()
     ]
     saved = [t.clone() for t, _ in changing]
     for entry in entries:

@@ -77,7 +77,7 @@ def _loses_writes(entries: list[dict]) -> bool:
     return any(
         t.ndim == 0 and t.dtype == torch.float64 and t.device.type == "cpu"
         for entry in entries
-        for t in entry["loose"]
+        for t in entry["group_state"].values()
     )
 
 
