@@ -19,7 +19,8 @@ from optimizers.units import (
     TangentProjection,
     WeightDecay,
 )
-from optimizers.units.ndadam import VECTORWISE, as_rows
+from optimizers.units.context import as_rows
+from optimizers.units.ndadam import VECTORWISE
 from optimizers.units.sphere import retract
 
 _is_vector_set = NdimAtLeastTwo(VECTORWISE)

@@ -390,7 +390,7 @@ class Unit:
     tensor: the flat layout leaves them out of its blocks."""
     reduces_rows: bool = False
     """Whether the unit may reduce over the rows of ``θ.reshape(rows, -1)`` (``ctx.over(i).
-    row_sums``): the flat layout then starts every row on a chunk boundary."""
+    row_sums``): the flat layout then gives every row of a weight a chunk of its own."""
     reduction_reads: int = 0
     """Parameter-sized tensors this unit must read in a pass of its own before the
     pointwise update can run (a per-tensor reduction whose result scales the step: ‖g‖,
