@@ -417,9 +417,9 @@ def _train_epoch(
             progress(run.progress_line(entry))
 
     step = 0
+    rows: Tensor | None = None  # the batch rows of the runs still in the stack, once some left
     for images, labels in train_loader.iter_stacked_epoch(seeds, epoch):
-        if len(in_stack) < len(indices):  # rows of the runs that left this epoch
-            rows = torch.tensor([indices.index(i) for i in in_stack], device=images.device)
+        if rows is not None:
             images, labels = images.index_select(0, rows), labels.index_select(0, rows)
         positions = train_step(forward, [members[i] for i in in_stack], images, labels, device)
         left = [in_stack[position] for position in positions]
@@ -431,6 +431,7 @@ def _train_epoch(
             in_stack = [i for i in in_stack if i not in left]
             if not in_stack:
                 break
+            rows = torch.tensor([indices.index(i) for i in in_stack], device=images.device)
             forward = runs_forward(in_stack)
             forward.train()
     seconds = time.perf_counter() - started
