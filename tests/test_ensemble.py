@@ -143,7 +143,36 @@ def test_throughput_benchmark_writes_both_layouts(tmp_path) -> None:
     assert "| AdamNorm | 2 | stacked |" in out.with_suffix(".md").read_text()
 
 
-@pytest.mark.parametrize("arguments", ["--runs 0", "--optimizers Nope", "--width -1", "--steps 0"])
+def test_throughput_benchmark_passes_options_to_every_optimizer_and_times_one_layout(
+    tmp_path,
+) -> None:
+    import json
+
+    from experiments.training import throughput
+
+    out = tmp_path / "throughput.json"
+    arguments = "--width 0.125 --batch 4 --runs 2 --optimizers Adam,Aida --steps 1 --warmup 1"
+    options = ["--layouts", "stacked", "--options", "foreach=False,weight_decay=0.5"]
+    assert throughput.main([*arguments.split(), *options, "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["optimizer"], r["layout"]) for r in rows] == [
+        ("Adam", "stacked"),
+        ("Aida", "stacked"),
+    ]
+    assert all(r["options"] == {"foreach": False, "weight_decay": 0.5} for r in rows)
+    assert "optimizer options" in out.with_suffix(".md").read_text()
+    # The options reach the optimizers the rows time.
+    arm = throughput.Arm("small_cnn", 0.125, 4, "Adam", 2, torch.device("cpu"), {"foreach": False})
+    assert all(m.optimizer.param_groups[0]["foreach"] is False for m in arm.members)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        "--runs 0", "--optimizers Nope", "--width -1", "--steps 0", "--layouts grouped",
+        "--layouts ,", "--options lr",
+    ],
+)  # fmt: skip
 def test_throughput_benchmark_refuses_bad_arguments(arguments: str) -> None:
     from experiments.training import throughput
 

@@ -265,10 +265,9 @@ def measure_images_per_second(
 ) -> dict[str, Any]:
     """Median training images/s in all of ``runs`` runs of ``model`` trained by the engine's
     step (batches, forward, backward, optimizer steps and probes): stacked when ``runs`` > 1."""
-    from experiments.training.throughput import _Arm, training_flops_per_image
+    from experiments.training.throughput import Arm, training_flops_per_image
 
-    spec = argparse.Namespace(model=model, width=width, batch=batch)
-    arm = _Arm(spec, MEASURED_OPTIMIZER, runs, device)
+    arm = Arm(model, width, batch, MEASURED_OPTIMIZER, runs, device)
     stacked = runs > 1
     for _ in range(warmup):
         arm.step(stacked)

@@ -21,6 +21,11 @@ parameters and optimizer state, channels_last, as the training loop does.
     python -m experiments.training.throughput --device cuda --model resnet18 \\
         --batch 64 --runs 1,8 --optimizers Adam,AdamNorm --peak-tflops 989 \\
         --out results/throughput.json                               # also throughput.md
+    python -m experiments.training.throughput --device cuda --model resnet18 --batch 64 \\
+        --runs 8 --layouts stacked --options fused=True             # the flat fused step
+
+``--options`` passes keyword arguments to every optimizer (``fused=True``,
+``capturable=True``, ``foreach=False``); each row records them.
 
 Every figure is a measurement of this process on this machine: rerun to compare.
 """
@@ -50,6 +55,7 @@ from experiments.training.engine import (
     update_probes,
 )
 from experiments.training.probes import OscillationIndex
+from invariants.conformance.target import TargetError, parse_kwargs
 from optimizers.arguments import float_above, int_at_least
 from optimizers.registry import REGISTRY
 from theory.verdicts import write_text_atomically
@@ -82,20 +88,28 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-class _Arm:
+class Arm:
     """N runs (models, optimizers, probes) with a device-resident data set, steppable in
     either layout through the training engine's own step (:func:`engine.train_step`):
     augmented batches drawn on the device, forward and backward, each run's optimizer step
-    and its probes (first-moment norm, oscillation index)."""
+    (``optimizer`` built with ``options`` as keyword arguments) and its probes (first-moment
+    norm, oscillation index)."""
 
     def __init__(
-        self, spec: argparse.Namespace, optimizer: str, runs: int, device: torch.device
+        self,
+        model_name: str,
+        width: float,
+        batch: int,
+        optimizer: str,
+        runs: int,
+        device: torch.device,
+        options: dict[str, Any] | None = None,
     ) -> None:
         self.device = device
         self.models = []
         for seed in range(runs):
             torch.manual_seed(seed)
-            model = build_model(spec.model, num_classes=CLASSES, width=spec.width).to(device)
+            model = build_model(model_name, num_classes=CLASSES, width=width).to(device)
             if device.type == "cuda":
                 model = model.to(memory_format=torch.channels_last)
             self.models.append(model.train())
@@ -104,19 +118,17 @@ class _Arm:
             params = [p for p in model.parameters() if p.requires_grad]
             self.members.append(
                 Member.of(
-                    REGISTRY[optimizer].torch_class(model.parameters(), lr=1e-3),
+                    REGISTRY[optimizer].torch_class(model.parameters(), lr=1e-3, **(options or {})),
                     OscillationIndex(params),
                 )
             )
         # Random uint8 images, a few batches' worth, resident on the device like CIFAR-10.
         generator = torch.Generator().manual_seed(0)
-        count = spec.batch * BATCHES_PER_EPOCH
+        count = batch * BATCHES_PER_EPOCH
         images = torch.randint(0, 256, (count, *IMAGE_SHAPE[1:], IMAGE_SHAPE[0]),
                                generator=generator, dtype=torch.uint8)  # fmt: skip
         labels = torch.randint(0, CLASSES, (count,), generator=generator)
-        self.loader = DeviceLoader(
-            images, labels, spec.batch, train=True, device=device, drop_last=True
-        )
+        self.loader = DeviceLoader(images, labels, batch, train=True, device=device, drop_last=True)
         self.seeds = list(range(runs))
         self.stacked = RunsForward(self.models, "stacked")
         self.alone = [RunsForward([model], "looped") for model in self.models]
@@ -165,8 +177,8 @@ def measure(
     rows = []
     for optimizer in spec.optimizers:
         for runs in spec.runs:
-            arm = _Arm(spec, optimizer, runs, device)
-            for stacked in (False, True):
+            arm = Arm(spec.model, spec.width, spec.batch, optimizer, runs, device, spec.options)
+            for stacked in (layout == "stacked" for layout in spec.layouts):
                 for _ in range(spec.warmup):
                     arm.step(stacked)
                 timings = [arm.step(stacked) for _ in range(spec.steps)]
@@ -178,6 +190,7 @@ def measure(
                     "optimizer": optimizer,
                     "runs": runs,
                     "layout": "stacked" if stacked else "separate",
+                    "options": spec.options,
                     "step_seconds": seconds,
                     "images_per_second_per_run": per_run,
                     "images_per_second": per_run * runs,
@@ -200,7 +213,8 @@ def measure(
 def markdown(rows: Sequence[dict[str, Any]], spec: argparse.Namespace) -> str:
     lines = [
         f"Training throughput: {spec.model} (width {spec.width:g}), batch {spec.batch}, "
-        f"device {spec.device}, median of {spec.steps} steps.",
+        f"device {spec.device}, median of {spec.steps} steps"
+        + (f", optimizer options {spec.options}." if spec.options else "."),
         "",
         "| optimizer | runs | layout | img/s per run | img/s in all | optimizer share "
         "| probe share | MFU |",
@@ -220,6 +234,23 @@ def _run_counts(text: str) -> list[int]:
     return [int_at_least(1)(part) for part in text.split(",") if part]
 
 
+LAYOUTS = ("separate", "stacked")
+
+
+def _layouts(text: str) -> list[str]:
+    names = [part for part in text.split(",") if part]
+    if not names or any(n not in LAYOUTS for n in names):
+        raise argparse.ArgumentTypeError(f"expected some of {','.join(LAYOUTS)}, got {text!r}")
+    return names
+
+
+def _options(text: str) -> dict[str, Any]:
+    try:
+        return parse_kwargs(text)
+    except TargetError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _optimizer_names(text: str) -> list[str]:
     names = [part for part in text.split(",") if part]
     unknown = [n for n in names if n not in REGISTRY]
@@ -237,6 +268,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int_at_least(1), default=128)
     parser.add_argument("--runs", type=_run_counts, default=[1, 3], help="e.g. 1,3,8")
     parser.add_argument("--optimizers", type=_optimizer_names, default=["Adam", "AdamNorm"])
+    parser.add_argument(
+        "--layouts",
+        type=_layouts,
+        default=list(LAYOUTS),
+        help="separate (N runs one after another), stacked (one vmapped model), or both",
+    )
+    parser.add_argument(
+        "--options", type=_options, default={}, help="optimizer keyword arguments, e.g. fused=True"
+    )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--steps", type=int_at_least(1), default=5, help="timed steps per row")
     parser.add_argument("--warmup", type=int_at_least(1), default=2)
