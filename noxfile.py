@@ -242,6 +242,21 @@ def gpu_campaign(session: nox.Session) -> None:
     session.run("python", "-m", "experiments.training.campaign", *session.posargs)
 
 
+@nox.session(name="gpu-lease", python=PYTHON)
+def gpu_lease(session: nox.Session) -> None:
+    """One prepared command for a short GPU lease (issue 17): the device's ceilings, the CUDA
+    tests, the engine's throughput at the papers' batch sizes (separate against stacked, every
+    optimizer's share, fused steps), then the campaign in the minutes left; writes
+    ``results/lease/`` (lease.json, lease.md, lease.log, campaign.json.gz).
+
+    ``nox -s gpu-lease -- --data-dir .data``; on the CPU ``nox -s gpu-lease -- --dry-run``.
+    On the device machine (no network) run the module directly: see its docstring.
+    """
+    _install(session)
+    out = [] if "--out" in session.posargs else ["--out", "results/lease"]
+    session.run("python", "-m", "experiments.training.lease", *out, *session.posargs)
+
+
 THIRD_PARTY = "invariants/conformance/third_party.json"
 
 
