@@ -170,7 +170,8 @@ def test_throughput_benchmark_passes_options_to_every_optimizer_and_times_one_la
     "arguments",
     [
         "--runs 0", "--optimizers Nope", "--width -1", "--steps 0", "--layouts grouped",
-        "--layouts ,", "--options lr",
+        "--layouts ,", "--options lr", "--compile-model fast",
+        "--compile-model default",  # compiles each run's model: only the separate layout
     ],
 )  # fmt: skip
 def test_throughput_benchmark_refuses_bad_arguments(arguments: str) -> None:

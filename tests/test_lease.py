@@ -44,9 +44,13 @@ def test_a_dry_lease_runs_every_step_and_returns_four_files(dry_lease) -> None:
     assert [r["optimizer"] for r in shares] == list(REGISTRY)
     assert all(0 < r["optimizer_share"] < 1 and r["layout"] == "stacked" for r in shares)
     # The measured matrix rate is the MFU's peak of every throughput step after it.
-    peak = f"--peak-tflops {report['ceilings']['bf16_matmul_tflops']:.1f}"
+    peak = f"--peak-tflops {report['ceilings']['bf16_matmul_tflops']:.4g}"
     assert all(peak in by_step[name]["command"] for name in ("throughput-vgg11", "fused"))
     assert {r["options"]["fused"] for r in by_step["fused"]["result"]["rows"]} == {True}
+    compiled = by_step["compiled"]["result"]["rows"]
+    assert [(r["layout"], r["compiled_model"]) for r in compiled] == [
+        ("separate", "reduce-overhead")
+    ]
     resnet = {(r["runs"], r["layout"]) for r in by_step["throughput-resnet18"]["result"]["rows"]}
     assert resnet == {(n, layout) for n in (1, 2) for layout in ("separate", "stacked")}
     with gzip.open(out / BUNDLE, "rt") as fh:

@@ -20,6 +20,9 @@ runs, in order (:func:`plan_steps`; ``--only``/``--skip`` choose among them):
 4. ``optimizer-shares``: every optimizer's share of the stacked step of 8 ResNet18 runs
    (the target: <= 15 % for each);
 5. ``fused``: the same step with ``fused=True`` (the flat compiled step of issue 16);
+   ``compiled``: 8 separate runs, each model through ``torch.compile(mode="reduce-overhead")``
+   (its forward and backward replayed as CUDA graphs) with the fused step: the other design
+   issue 17 names, against the stacked rows;
 6. ``campaign``: :mod:`experiments.training.campaign` with the minutes that are left (less
    :data:`MARGIN_S`); arguments after ``--`` go to it (e.g. ``-- --only AN-9``).
 
@@ -117,8 +120,9 @@ DRY_RUN = Sizes(
 def plan_steps(sizes: Sizes, scratch: Path, peak_tflops: float | None) -> list[Step]:
     """The measurement steps in order (the campaign is added by :func:`run_lease`, with the
     time that is left). ``peak_tflops`` (the measured bf16 rate) gives the MFU column."""
-    peak = f"--peak-tflops {peak_tflops:.1f}" if peak_tflops else ""
-    stacked = f"--runs {sizes.runs.split(',')[-1]} --layouts stacked"
+    peak = f"--peak-tflops {peak_tflops:.4g}" if peak_tflops else ""
+    most = sizes.runs.split(",")[-1]
+    stacked, separate = f"--runs {most} --layouts stacked", f"--runs {most} --layouts separate"
 
     def throughput(name: str, shape: tuple[str, float, int], cap: float, extra: str) -> Step:
         model, width, batch = shape
@@ -141,6 +145,11 @@ def plan_steps(sizes: Sizes, scratch: Path, peak_tflops: float | None) -> list[S
                    f"{stacked} --optimizers {','.join(REGISTRY)}"),
         throughput("fused", sizes.resnet, 120,
                    f"{stacked} --optimizers AdamNorm,Adam --options fused=True"),
+        # Five warm-up steps: a compiled model recompiles once more after its first calls, and
+        # reduce-overhead records its CUDA graphs on a later call than the first.
+        throughput("compiled", sizes.resnet, 180,
+                   f"{separate} --optimizers AdamNorm --options fused=True "
+                   "--compile-model reduce-overhead --warmup 5"),
     ]  # fmt: skip
 
 
@@ -351,7 +360,7 @@ def markdown(report: dict[str, Any]) -> str:
     if ceilings:
         lines += [
             f"Ceilings on {ceilings.get('device_name', ceilings['device'])}: bf16 matrix "
-            f"product {ceilings['bf16_matmul_tflops']:.0f} TFLOP/s ({ceilings['matrix']}³), "
+            f"product {ceilings['bf16_matmul_tflops']:.3g} TFLOP/s ({ceilings['matrix']}³), "
             f"copy {ceilings['copy_gb_per_s']:.0f} GB/s (read + written).",
             "",
         ]

@@ -104,6 +104,7 @@ class Arm:
         runs: int,
         device: torch.device,
         options: dict[str, Any] | None = None,
+        compile_mode: str | None = None,
     ) -> None:
         self.device = device
         self.models = []
@@ -131,7 +132,13 @@ class Arm:
         self.loader = DeviceLoader(images, labels, batch, train=True, device=device, drop_last=True)
         self.seeds = list(range(runs))
         self.stacked = RunsForward(self.models, "stacked")
-        self.alone = [RunsForward([model], "looped") for model in self.models]
+        # A compiled run steps through torch.compile(model) (the engine's compile_model); with
+        # mode "reduce-overhead" on CUDA its forward and backward replay as CUDA graphs.
+        self.alone = [
+            RunsForward([model], "looped", None if compile_mode is None else
+                        [torch.compile(model, mode=compile_mode)])
+            for model in self.models
+        ]  # fmt: skip
         self._batches = self._stream()
 
     def _stream(self):
@@ -177,7 +184,8 @@ def measure(
     rows = []
     for optimizer in spec.optimizers:
         for runs in spec.runs:
-            arm = Arm(spec.model, spec.width, spec.batch, optimizer, runs, device, spec.options)
+            arm = Arm(spec.model, spec.width, spec.batch, optimizer, runs, device, spec.options,
+                      spec.compile_model)  # fmt: skip
             for stacked in (layout == "stacked" for layout in spec.layouts):
                 for _ in range(spec.warmup):
                     arm.step(stacked)
@@ -191,6 +199,7 @@ def measure(
                     "runs": runs,
                     "layout": "stacked" if stacked else "separate",
                     "options": spec.options,
+                    "compiled_model": spec.compile_model,
                     "step_seconds": seconds,
                     "images_per_second_per_run": per_run,
                     "images_per_second": per_run * runs,
@@ -214,7 +223,9 @@ def markdown(rows: Sequence[dict[str, Any]], spec: argparse.Namespace) -> str:
     lines = [
         f"Training throughput: {spec.model} (width {spec.width:g}), batch {spec.batch}, "
         f"device {spec.device}, median of {spec.steps} steps"
-        + (f", optimizer options {spec.options}." if spec.options else "."),
+        + (f", optimizer options {spec.options}" if spec.options else "")
+        + (f", model compiled (mode {spec.compile_model})" if spec.compile_model else "")
+        + ".",
         "",
         "| optimizer | runs | layout | img/s per run | img/s in all | optimizer share "
         "| probe share | MFU |",
@@ -235,6 +246,7 @@ def _run_counts(text: str) -> list[int]:
 
 
 LAYOUTS = ("separate", "stacked")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 def _layouts(text: str) -> list[str]:
@@ -277,6 +289,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--options", type=_options, default={}, help="optimizer keyword arguments, e.g. fused=True"
     )
+    parser.add_argument(
+        "--compile-model",
+        choices=COMPILE_MODES,
+        default=None,
+        help="each separate run steps through torch.compile(model, mode=...)",
+    )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--steps", type=int_at_least(1), default=5, help="timed steps per row")
     parser.add_argument("--warmup", type=int_at_least(1), default=2)
@@ -285,6 +303,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, default=None, help="JSON file (and .md beside it)")
     args = parser.parse_args(argv)
+    if args.compile_model and "stacked" in args.layouts:
+        parser.error("--compile-model compiles each run's own model: --layouts separate")
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error("--device cuda asked for, but torch sees no CUDA device")
     try:
