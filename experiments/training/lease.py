@@ -34,6 +34,13 @@ rewritten atomically, so a lease that ends early still returns what finished. Ev
 output goes to ``OUT/lease.log`` and to the terminal. With the campaign's bundle that is four
 files, within the device tool's eight.
 
+A 15-minute lease, by estimate (nothing here has run on the H200 yet): a start of one to two
+minutes; this call at ``--minutes 9.5``, of which the measurements take about six (the CUDA
+tests' three fused compiles and the ``compiled`` step most) and the campaign the rest; then, at
+once while the machine is warm, ``--only campaign --minutes M`` with what is left: the
+campaign resumes the runs the first call left unfinished under ``--runs``. The device empties
+``$OUT`` before each call, and this session's tool copies the files back after each.
+
 Back here, ``python -m experiments.training.lease record FILES_AT [--name NAME]`` records the
 campaign's bundle as evidence (``recorded add``) and keeps ``lease.json``/``lease.md`` in the
 same folder under ``experiments/training/recorded/``. ``--dry-run`` runs every step on the CPU
@@ -137,7 +144,8 @@ def plan_steps(sizes: Sizes, scratch: Path, peak_tflops: float | None) -> list[S
     lease = f"-m experiments.training.lease --ceilings {sizes.device} {sizes.matrix}"
     return [
         Step("ceilings", (*f"{lease} {sizes.copy_mib}".split(), str(ceilings)), 60, str(ceilings)),
-        Step("cuda-tests", tuple(f"-m pytest -q -p no:cacheprovider {CUDA_TESTS}".split()), 150),
+        Step("cuda-tests", tuple(f"-m pytest -q -p no:cacheprovider --durations=8 {CUDA_TESTS}"
+                                 .split()), 180),
         throughput("throughput-resnet18", sizes.resnet, 150,
                    f"--runs {sizes.runs} --optimizers AdamNorm,Adam"),
         throughput("throughput-vgg11", sizes.vgg, 90, f"--runs {sizes.runs} --optimizers AdamNorm"),
