@@ -146,3 +146,16 @@ def test_without_a_gpu_only_the_dry_run_is_accepted(monkeypatch, capsys) -> None
     with pytest.raises(SystemExit):
         lease.parse_args(["--out", "x"])
     assert "--dry-run" in capsys.readouterr().err
+
+
+def test_on_a_gpu_the_campaign_needs_the_full_data_before_anything_runs(
+    monkeypatch, tmp_path, capsys
+) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    with pytest.raises(SystemExit) as exit_:
+        lease.parse_args(["--out", "x", "--data-dir", str(tmp_path)])
+    assert exit_.value.code == 2 and "cifar10-jpeg.npz" in capsys.readouterr().err
+    (tmp_path / "cifar10-jpeg.npz").write_bytes(b"")  # found by name; read by the campaign
+    assert lease.parse_args(["--out", "x", "--data-dir", str(tmp_path)]).data_dir == tmp_path
+    # Without the campaign no data is needed.
+    assert lease.parse_args(["--out", "x", "--skip", "campaign"]).data_dir is None

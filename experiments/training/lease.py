@@ -70,6 +70,7 @@ from typing import Any, TextIO
 
 import torch
 
+from experiments.data.loading import find_source
 from optimizers.arguments import float_above
 from optimizers.registry import REGISTRY
 from theory.verdicts import write_text_atomically
@@ -449,11 +450,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     if not args.dry_run:
         if not torch.cuda.is_available():
             parser.error("torch sees no CUDA device (on the CPU, --dry-run)")
+        # Checked now, not after the measurements: the campaign is the last step.
         wants_campaign = "campaign" in _chosen(args)
-        if wants_campaign and (args.data_dir is None or not args.data_dir.is_dir()):
+        if wants_campaign and (
+            args.data_dir is None or find_source("cifar10", args.data_dir) is None
+        ):
             parser.error(
-                "the campaign trains the papers' protocols on the full CIFAR-10: "
-                "--data-dir must name the folder of cifar10-jpeg.npz"
+                f"--data-dir {args.data_dir}: the campaign trains the papers' protocols on the "
+                "full CIFAR-10, and this names no folder with cifar10-jpeg.npz"
             )
     args.campaign_args = campaign_args
     args.argv = argv
