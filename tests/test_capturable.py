@@ -123,7 +123,10 @@ def test_fullgraph_compile_traces_the_whole_step_and_matches_eager(name: str) ->
         eager.step()
         # The first step creates the state eagerly; the compiled steps find it.
         (optimizer.step if t == 0 else compiled)()
-    assert_same(params, eager_params, rtol=0, atol=0)
+    # Bitwise under torch 2.13. Dynamo does not promise that across versions: under torch 2.11
+    # the traced steps of LAdam and Aida left one element 1 ulp off (9.8e-8 relative), so two
+    # float32 ulps are allowed; a missing or wrong operation would be far beyond that.
+    assert_same(params, eager_params, rtol=2 * torch.finfo(torch.float32).eps, atol=0)
     assert int(optimizer.skipped_steps) == 1
 
 

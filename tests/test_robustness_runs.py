@@ -196,7 +196,10 @@ def test_a_resumed_run_records_what_the_uninterrupted_run_records(
     assert_same_run(tmp_path / spec.key, reference)
 
 
-def _train_until_killed(spec: RunSpec, data, out, kill_at: str) -> None:
+def _train_until_killed(spec: RunSpec, data, out, kill_at: str, threads: int) -> None:
+    # The parent's thread count, so that the kernels sum in the parent's order: the resumed
+    # run is compared with an uninterrupted one bit for bit.
+    torch.set_num_threads(threads)
     os.environ[loop.KILL_AT_ENV] = kill_at
     train(spec, data, out)
     os._exit(0)  # not reached: the loop kills itself at kill_at
@@ -216,9 +219,16 @@ def kill_points(epochs: int) -> list[str]:
 def kill_and_resume(spec: RunSpec, data, out, sequence: list[str]) -> None:
     """SIGKILL the run at each point of ``sequence`` in turn (each attempt resumes the last),
     then let it finish."""
-    context = multiprocessing.get_context("fork")  # the data and torch are already loaded
+    # Not "fork": a CUDA build of torch refuses autograd in a child forked from a process that
+    # already ran autograd (torch 2.11+cu130 here: "Unable to handle autograd's threading in
+    # combination with fork-based multiprocessing"), and pytest's worker has. A fork server
+    # that imported this module (and so torch) once keeps each child's start fast.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
     for point in sequence:
-        child = context.Process(target=_train_until_killed, args=(spec, data, out, point))
+        child = context.Process(
+            target=_train_until_killed, args=(spec, data, out, point, torch.get_num_threads())
+        )
         child.start()
         child.join()
         assert child.exitcode == -signal.SIGKILL, (point, child.exitcode)
