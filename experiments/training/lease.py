@@ -6,6 +6,12 @@ the engine issue asks the device to decide and what the campaign turns into verd
 
     python -m experiments.training.lease --out "$OUT" --data-dir .data --minutes 9.5
 
+On the device machine (its ``python3`` holds its torch; nothing is installed there), once
+here ``mkdir -p .data && cp ../shared/data/cifar10-jpeg.npz .data/ && echo /.data/ >>
+.git/info/exclude``, then the device call is ``carry=[".data"]``, ``timeout_s=600`` and
+``PYTHONUNBUFFERED=1 python3 -m experiments.training.lease --out "$OUT" --data-dir .data
+--minutes 9.5``. The reply's output ends with the tables.
+
 runs, in order (:func:`plan_steps`; ``--only``/``--skip`` choose among them):
 
 1. ``ceilings``: the device, driver and clocks, and the two ceilings METHOD.md says to
