@@ -37,7 +37,6 @@ import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +74,6 @@ def training_flops_per_image(model: nn.Module, batch: int, device: torch.device)
         nn.functional.cross_entropy(model(images), labels).backward()
     model.zero_grad(set_to_none=True)
     return counter.get_total_flops() / batch
-
-
-def _autocast(device: torch.device) -> AbstractContextManager[Any]:
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return torch.autocast("cpu", enabled=False)
 
 
 def _synchronize(device: torch.device) -> None:
