@@ -76,7 +76,10 @@ def make_parameters(
     return params
 
 
-def _timer(device: torch.device) -> Callable[[Callable[[], object]], float]:
+def timer(device: torch.device) -> Callable[[Callable[[], object]], float]:
+    """A function that times one call of its argument in seconds, the device synchronised
+    before and after (CUDA work is asynchronous)."""
+
     def timed(fn: Callable[[], object]) -> float:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -93,7 +96,7 @@ def copy_bandwidth(device: torch.device, numel: int, repeats: int = 10) -> float
     """Bytes per second of ``dst.copy_(src)`` (one read plus one write per element)."""
     src = torch.randn(numel, device=device)
     dst = torch.empty_like(src)
-    timed = _timer(device)
+    timed = timer(device)
     best = min(timed(lambda: dst.copy_(src)) for _ in range(repeats))
     return 2 * src.element_size() * numel / best
 
@@ -170,7 +173,7 @@ def time_against_baseline(
     the other has filled (or flushed) the caches; ``between`` runs, untimed,
     before every step of either side.
     """
-    timed = _timer(device)
+    timed = timer(device)
 
     def after_between(fn: Callable[[], object]) -> float:
         between()
@@ -310,7 +313,7 @@ def fused_compile_seconds(
     dynamo's cache and compiles nothing (a second layout's "cold" figure is that too).
     Each figure includes that one step.
     """
-    timed = _timer(device)
+    timed = timer(device)
     optimizer = build()
     optimizer.step()
     cold = timed(optimizer.step)
@@ -413,7 +416,7 @@ def _interleaved(
     participants: dict[str, torch.optim.Optimizer], repeats: int, device: torch.device
 ) -> dict[str, list[float]]:
     """Seconds per step of each participant over ``repeats`` rounds, the order rotating."""
-    timed = _timer(device)
+    timed = timer(device)
     order = list(participants)
     seconds: dict[str, list[float]] = {k: [] for k in order}
     for round_ in range(repeats):

@@ -69,7 +69,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -78,6 +78,7 @@ import torch
 
 from experiments.data.loading import find_source
 from optimizers.arguments import float_above
+from optimizers.benchmark import copy_bandwidth, timer
 from optimizers.registry import REGISTRY
 from theory.verdicts import write_text_atomically
 
@@ -172,21 +173,23 @@ def plan_steps(sizes: Sizes, scratch: Path, peak_tflops: float | None) -> list[S
 
 
 def measure_ceilings(device: torch.device, matrix: int, copy_mib: int) -> dict[str, Any]:
-    """The device's bf16 matrix rate (TFLOP/s, one ``matrix``³ product on random data) and
-    copy bandwidth (GB/s, bytes read plus written, ``copy_mib`` MiB copied), each the median
-    of ten timed repetitions after three warm-ups; plus what the device says of itself."""
+    """The device's bf16 matrix rate (TFLOP/s, one ``matrix``³ product on random data, the
+    median of ten timed products after three warm-ups) and copy bandwidth (GB/s, bytes read
+    plus written, ``copy_mib`` MiB of float32 copied, as :func:`optimizers.benchmark.
+    copy_bandwidth` measures it for the optimizers' floors); plus what the device says of
+    itself."""
     generator = torch.Generator(device=device).manual_seed(0)
     a = torch.randn(matrix, matrix, device=device, generator=generator, dtype=torch.bfloat16)
     b = torch.randn(matrix, matrix, device=device, generator=generator, dtype=torch.bfloat16)
-    source = torch.randn(copy_mib * 2**18, device=device, generator=generator)
-    target = torch.empty_like(source)
-    matmul = _median_seconds(device, lambda: torch.mm(a, b))
-    copy = _median_seconds(device, lambda: target.copy_(source))
+    timed = timer(device)
+    for _ in range(3):
+        timed(lambda: torch.mm(a, b))
+    matmul = statistics.median(timed(lambda: torch.mm(a, b)) for _ in range(10))
     found: dict[str, Any] = {
         "device": str(device),
         "torch": torch.__version__,
         "bf16_matmul_tflops": 2 * matrix**3 / matmul / 1e12,
-        "copy_gb_per_s": 2 * source.numel() * source.element_size() / copy / 1e9,
+        "copy_gb_per_s": copy_bandwidth(device, copy_mib * 2**18) / 1e9,
         "matrix": matrix,
         "copy_mib": copy_mib,
     }
@@ -205,23 +208,6 @@ def measure_ceilings(device: torch.device, matrix: int, copy_mib: int) -> dict[s
         )
         found["nvidia_smi"] = done.stdout.strip()
     return found
-
-
-def _median_seconds(device: torch.device, work: Callable[[], Any], warmup: int = 3) -> float:
-    def synchronize() -> None:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-
-    for _ in range(warmup):
-        work()
-    times = []
-    for _ in range(10):
-        synchronize()
-        started = time.perf_counter()
-        work()
-        synchronize()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 # --- running the steps ---------------------------------------------------------------------
