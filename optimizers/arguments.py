@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 
@@ -36,4 +36,22 @@ def _bounded(kind: Callable[[str], Any], noun: str, low: float, *, strict: bool)
         return value
 
     parse.__name__ = f"{noun} {'>' if strict else '>='} {low:g}"  # argparse names the type
+    return parse
+
+
+def names_from(known: Iterable[str], noun: str) -> Callable[[str], list[str]]:
+    """An argparse ``type``: a comma-separated list of at least one ``noun``, each one of
+    ``known`` (e.g. ``--optimizers Adam,AdamNorm``)."""
+    choices = tuple(known)
+
+    def parse(text: str) -> list[str]:
+        names = [part for part in text.split(",") if part]
+        unknown = [n for n in names if n not in choices]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(
+                f"unknown {noun}(s) {unknown} in {text!r}; known: {', '.join(choices)}"
+            )
+        return names
+
+    parse.__name__ = f"{noun} names"  # argparse names the type in its messages
     return parse

@@ -77,7 +77,7 @@ from typing import Any, TextIO
 import torch
 
 from experiments.data.loading import find_source
-from optimizers.arguments import float_above
+from optimizers.arguments import float_above, names_from
 from optimizers.benchmark import copy_bandwidth, timer
 from optimizers.registry import REGISTRY
 from theory.verdicts import write_text_atomically
@@ -409,16 +409,6 @@ def record(files_at: Path, name: str | None, root: Path | None = None) -> Path:
 # --- command line --------------------------------------------------------------------------
 
 
-def _names(text: str) -> list[str]:
-    names = [part for part in text.split(",") if part]
-    unknown = [n for n in names if n not in STEP_NAMES]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown step(s) {unknown}; steps: {', '.join(STEP_NAMES)}"
-        )
-    return names
-
-
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     argv = list(argv)
     campaign_args = argv[argv.index("--") + 1 :] if "--" in argv else []
@@ -435,8 +425,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default=Path("/tmp/campaign-runs"),
         help="the campaign's run folders (outside --out: only files come back)",
     )
-    parser.add_argument("--only", type=_names, default=None, help="these steps only")
-    parser.add_argument("--skip", type=_names, default=[], help="not these steps")
+    parser.add_argument(
+        "--only", type=names_from(STEP_NAMES, "step"), default=None, help="these steps only"
+    )
+    parser.add_argument(
+        "--skip", type=names_from(STEP_NAMES, "step"), default=[], help="not these steps"
+    )
     parser.add_argument("--dry-run", action="store_true", help="CPU, toy sizes (CI)")
     args = parser.parse_args(own)
     if not args.dry_run:

@@ -55,7 +55,7 @@ from experiments.training.engine import (
 )
 from experiments.training.probes import OscillationIndex
 from invariants.conformance.target import TargetError, parse_kwargs
-from optimizers.arguments import float_above, int_at_least
+from optimizers.arguments import float_above, int_at_least, names_from
 from optimizers.registry import REGISTRY
 from theory.verdicts import write_text_atomically
 
@@ -242,26 +242,11 @@ LAYOUTS = ("separate", "stacked")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
-def _layouts(text: str) -> list[str]:
-    names = [part for part in text.split(",") if part]
-    if not names or any(n not in LAYOUTS for n in names):
-        raise argparse.ArgumentTypeError(f"expected some of {','.join(LAYOUTS)}, got {text!r}")
-    return names
-
-
 def _options(text: str) -> dict[str, Any]:
     try:
         return parse_kwargs(text)
     except TargetError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _optimizer_names(text: str) -> list[str]:
-    names = [part for part in text.split(",") if part]
-    unknown = [n for n in names if n not in REGISTRY]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown optimizer(s) {unknown}; known: {list(REGISTRY)}")
-    return names
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -272,10 +257,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--width", type=float_above(0.0), default=0.5)
     parser.add_argument("--batch", type=int_at_least(1), default=128)
     parser.add_argument("--runs", type=_run_counts, default=[1, 3], help="e.g. 1,3,8")
-    parser.add_argument("--optimizers", type=_optimizer_names, default=["Adam", "AdamNorm"])
+    parser.add_argument(
+        "--optimizers", type=names_from(REGISTRY, "optimizer"), default=["Adam", "AdamNorm"]
+    )
     parser.add_argument(
         "--layouts",
-        type=_layouts,
+        type=names_from(LAYOUTS, "layout"),
         default=list(LAYOUTS),
         help="separate (N runs one after another), stacked (one vmapped model), or both",
     )
